@@ -1,0 +1,231 @@
+"""Strict msgpack decoding and the signed envelope shared by trust roots and manifests.
+
+An envelope is the msgpack map ``{"signed": <bin: msgpack bytes of the body>, "signatures":
+[{"keyid": <str>, "sig": <bin>}]}``. Signatures cover the exact `signed` bytes; the body is
+decoded only after they verify, so no canonical re-encoding exists to get wrong.
+
+Decoding is strict because a second implementation must accept exactly what we accept: no
+trailing bytes, no duplicate map keys, string map keys only, no extension types, and every field
+checked for its exact type (`bool` is not an `int`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from ._errors import MalformedError, SizeLimitError, TrailingBytesError
+from ._keyfile import SIGNATURE_BYTES, PublicKey, SigningKey
+
+MAX_SIGNATURES = 32
+KEYID_HEX_LEN = 64
+
+
+def _pairs_no_duplicates(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise MalformedError(f"duplicate map key {k!r}")
+        out[k] = v
+    return out
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise MalformedError(f"msgpack extension type {code} is not allowed")
+
+
+def decode_strict(data: bytes, what: str) -> Any:
+    """Decode one msgpack document from `data`, strictly.
+
+    Raises:
+        TrailingBytesError: bytes follow the document.
+        MalformedError: anything else that is not plain, well-formed msgpack.
+    """
+    try:
+        return msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            use_list=True,
+            object_pairs_hook=_pairs_no_duplicates,
+            ext_hook=_no_ext,
+            timestamp=0,
+        )
+    except msgpack.ExtraData as e:
+        raise TrailingBytesError(f"{what}: {len(e.extra)} unexpected bytes after the end") from e
+    except MalformedError as e:
+        raise MalformedError(f"{what}: {e}") from e
+    except Exception as e:  # msgpack raises many unrelated types for bad input
+        raise MalformedError(f"{what}: not valid msgpack ({type(e).__name__}: {e})") from e
+
+
+def encode(obj: Any) -> bytes:
+    """Encode plain values (dict, list, str, bytes, int) as msgpack."""
+    out = msgpack.packb(obj, use_bin_type=True)
+    assert isinstance(out, bytes)
+    return out
+
+
+class Fields:
+    """Typed, exhaustive access to one decoded msgpack map (a record of the format).
+
+    Each getter checks the field's exact type; `done()` rejects fields nobody asked for.
+    """
+
+    def __init__(self, obj: Any, what: str) -> None:
+        if not isinstance(obj, dict):
+            raise MalformedError(f"{what} must be a map, not {_tname(obj)}")
+        self._d: dict[str, Any] = obj
+        self._seen: set[str] = set()
+        self.what = what
+
+    def _get(self, name: str) -> Any:
+        self._seen.add(name)
+        if name not in self._d:
+            raise MalformedError(f"{self.what}: missing field {name!r}")
+        return self._d[name]
+
+    def has(self, name: str) -> bool:
+        return name in self._d
+
+    def integer(self, name: str, lo: int = 0, hi: int = 2**63 - 1) -> int:
+        v = self._get(name)
+        if type(v) is not int:
+            raise MalformedError(f"{self.what}.{name} must be an integer, not {_tname(v)}")
+        if not lo <= v <= hi:
+            raise MalformedError(f"{self.what}.{name} = {v} is outside [{lo}, {hi}]")
+        return v
+
+    def text(self, name: str, max_len: int) -> str:
+        v = self._get(name)
+        if type(v) is not str:
+            raise MalformedError(f"{self.what}.{name} must be a string, not {_tname(v)}")
+        if len(v) > max_len:
+            raise MalformedError(f"{self.what}.{name} is longer than {max_len} characters")
+        return v
+
+    def binary(self, name: str, length: int | None = None, max_len: int | None = None) -> bytes:
+        v = self._get(name)
+        if type(v) is not bytes:
+            raise MalformedError(f"{self.what}.{name} must be binary, not {_tname(v)}")
+        if length is not None and len(v) != length:
+            raise MalformedError(f"{self.what}.{name} must be {length} bytes, not {len(v)}")
+        if max_len is not None and len(v) > max_len:
+            raise MalformedError(f"{self.what}.{name} is longer than {max_len} bytes")
+        return v
+
+    def array(self, name: str, max_len: int) -> list[Any]:
+        v = self._get(name)
+        if type(v) is not list:
+            raise MalformedError(f"{self.what}.{name} must be a list, not {_tname(v)}")
+        if len(v) > max_len:
+            raise MalformedError(f"{self.what}.{name} has more than {max_len} entries")
+        return v
+
+    def texts(self, name: str, max_len: int, max_item: int) -> list[str]:
+        items = self.array(name, max_len)
+        for i, s in enumerate(items):
+            if type(s) is not str or len(s) > max_item:
+                raise MalformedError(
+                    f"{self.what}.{name}[{i}] must be a string of at most {max_item} characters"
+                )
+        return items
+
+    def mapping(self, name: str) -> dict[str, Any]:
+        v = self._get(name)
+        if type(v) is not dict:
+            raise MalformedError(f"{self.what}.{name} must be a map, not {_tname(v)}")
+        return v
+
+    def done(self) -> None:
+        extra = sorted(set(self._d) - self._seen)
+        if extra:
+            raise MalformedError(f"{self.what}: unknown field(s) {', '.join(map(repr, extra))}")
+
+
+def _tname(v: object) -> str:
+    return {bool: "boolean", int: "integer", str: "string", bytes: "binary", list: "list",
+            dict: "map", float: "float", type(None): "nil"}.get(type(v), type(v).__name__)
+
+
+@dataclass(frozen=True)
+class Signature:
+    keyid: str
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Signed bytes plus the signatures over them."""
+
+    signed: bytes
+    signatures: tuple[Signature, ...] = ()
+
+    def encode(self) -> bytes:
+        return encode(
+            {
+                "signed": self.signed,
+                "signatures": [{"keyid": s.keyid, "sig": s.sig} for s in self.signatures],
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes, what: str, max_envelope: int, max_body: int) -> Envelope:
+        """Parse an envelope, checking sizes before decoding anything.
+
+        Raises:
+            SizeLimitError: `data` longer than `max_envelope`, or the body than `max_body`.
+            MalformedError: not an envelope.
+        """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise MalformedError(f"{what}: expected bytes")
+        if len(data) > max_envelope:
+            raise SizeLimitError(
+                f"{what} is {len(data)} bytes; the limit is {max_envelope} "
+                "(checked before decoding)"
+            )
+        f = Fields(decode_strict(bytes(data), what), what)
+        signed = f.binary("signed")
+        if len(signed) > max_body:
+            raise SizeLimitError(f"{what} body is {len(signed)} bytes; the limit is {max_body}")
+        sigs = []
+        for i, s in enumerate(f.array("signatures", MAX_SIGNATURES)):
+            sf = Fields(s, f"{what}.signatures[{i}]")
+            keyid = sf.text("keyid", KEYID_HEX_LEN)
+            sig = sf.binary("sig", SIGNATURE_BYTES)
+            sf.done()
+            sigs.append(Signature(keyid, sig))
+        f.done()
+        return cls(signed, tuple(sigs))
+
+    def sign(self, key: SigningKey) -> Envelope:
+        """A copy with `key`'s signature added (replacing an earlier one by the same key)."""
+        others = tuple(s for s in self.signatures if s.keyid != key.keyid)
+        if len(others) >= MAX_SIGNATURES:
+            raise MalformedError(f"an envelope holds at most {MAX_SIGNATURES} signatures")
+        return Envelope(self.signed, (*others, Signature(key.keyid, key.sign(self.signed))))
+
+    def check_signatures(self, keys: Mapping[str, PublicKey]) -> SignatureCheck:
+        """Sort the signatures into valid, invalid (known key) and unknown-key ones."""
+        valid: set[str] = set()
+        invalid: set[str] = set()
+        unknown: set[str] = set()
+        for s in self.signatures:
+            pub = keys.get(s.keyid)
+            if pub is None:
+                unknown.add(s.keyid)
+            elif pub.verify(s.sig, self.signed):
+                valid.add(s.keyid)
+            else:
+                invalid.add(s.keyid)
+        return SignatureCheck(frozenset(valid), frozenset(invalid - valid), frozenset(unknown))
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    valid: frozenset[str]
+    invalid: frozenset[str]
+    unknown: frozenset[str]

@@ -1,0 +1,125 @@
+"""Manifest verification: a pure function of (envelope bytes, trusted root, last version, now).
+
+Order (FORMAT.md, "Verification order"): size limits before decoding; the envelope; signatures
+over the exact signed bytes by any release key of the root (so the body is decoded only once a
+trusted key vouches for it); the body's format; the channel delegation and threshold; expiry;
+rollback; the torrent against the file list. Each failure raises exactly one `TrustError` subclass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keys import (
+    CLOCK_SKEW_S,
+    BadSignatureError,
+    ChannelNotAllowedError,
+    Envelope,
+    ExpiredError,
+    KeyNotInRoleError,
+    MissingSignatureError,
+    RollbackError,
+    Root,
+    ThresholdError,
+)
+
+from ._limits import MAX_BODY_BYTES, MAX_ENVELOPE_BYTES
+from ._model import Manifest
+from ._torrent_check import check_torrent_matches
+
+
+@dataclass(frozen=True)
+class VerifiedRelease:
+    """A manifest that passed every check, with the keys that vouched for it.
+
+    `is_new` is False when the version equals the last trusted one ("already have it").
+    """
+
+    manifest: Manifest
+    envelope: bytes
+    signers: frozenset[str]
+    role: str
+    is_new: bool
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """The manifest envelope, size-checked before decoding (no trust implied)."""
+    return Envelope.decode(data, "manifest", MAX_ENVELOPE_BYTES, MAX_BODY_BYTES)
+
+
+def verify_manifest(
+    data: bytes, root: Root, last_version: int | None, now: int
+) -> VerifiedRelease:
+    """Verify a signed manifest against a trusted root.
+
+    Args:
+        data: the envelope bytes exactly as received.
+        root: the newest trusted root (already walked and fresh).
+        last_version: the last version trusted for this manifest's channel, or None.
+        now: the box's clock, Unix seconds.
+
+    Returns:
+        The verified release.
+
+    Raises:
+        SizeLimitError, MalformedError (and TrailingBytesError, UnknownFormatError),
+        MissingSignatureError, BadSignatureError, KeyNotInRoleError, ChannelNotAllowedError,
+        ThresholdError, TooManyFilesError, BadPathError, PathCollisionError, ExpiredError,
+        RollbackError, TorrentMismatchError.
+    """
+    env = decode_envelope(data)
+    if not env.signatures:
+        raise MissingSignatureError("the manifest is not signed")
+    check = env.check_signatures(root.release_keys())
+    if not check.valid:
+        if check.invalid:
+            raise BadSignatureError(
+                f"the manifest's signature by release key {min(check.invalid)[:16]} does not "
+                "verify: the file was altered after signing or is damaged"
+            )
+        raise KeyNotInRoleError(
+            "the manifest is signed only by key(s) "
+            f"{', '.join(k[:16] for k in sorted(check.unknown))}, which the trust root "
+            f"(v{root.version}) does not list as release keys"
+        )
+    manifest = Manifest.decode_body(env.signed)
+    role = _authorize(manifest.channel, check.valid, root)
+    if now > manifest.expires + CLOCK_SKEW_S:
+        raise ExpiredError(
+            f"manifest {manifest.channel} v{manifest.version}", manifest.expires, now,
+            CLOCK_SKEW_S,
+        )
+    if last_version is not None and manifest.version < last_version:
+        raise RollbackError(
+            f"manifest {manifest.channel} v{manifest.version} is older than v{last_version}, "
+            "which this box already trusts (a rollback); it is ignored"
+        )
+    check_torrent_matches(manifest)
+    return VerifiedRelease(
+        manifest=manifest,
+        envelope=bytes(data),
+        signers=check.valid,
+        role=role,
+        is_new=last_version is None or manifest.version > last_version,
+    )
+
+
+def _authorize(channel: str, valid: frozenset[str], root: Root) -> str:
+    """The name of a role delegated `channel` whose threshold the valid signers meet."""
+    roles = root.roles_for(channel)
+    signing_roles = [r for r in roles if r.keyids & valid]
+    if not signing_roles:
+        others = sorted({r.name for r in root.release_roles if r.keyids & valid})
+        raise ChannelNotAllowedError(
+            f"the manifest is for channel {channel!r}, but its signers belong to role(s) "
+            f"{', '.join(others)}, which may not sign that channel"
+        )
+    for r in signing_roles:
+        if len(r.keyids & valid) >= r.threshold:
+            return r.name
+    best = max(signing_roles, key=lambda r: len(r.keyids & valid))
+    raise ThresholdError(
+        f"the manifest has {len(best.keyids & valid)} valid signature(s) from role "
+        f"{best.name!r}, which needs {best.threshold}; sign it with more release keys "
+        "(p2pdist release sign MANIFEST --key KEY)"
+    )

@@ -1,0 +1,83 @@
+"""Helpers shared by the CLI commands: passphrases, atomic writes, sizes, the console."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from keys import SigningKey, load_signing_key
+
+from ..errors import ConfigError, StorageError
+from ..i18n import _
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+passphrase_file_option = click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File whose first line is the key's passphrase (else $P2PDIST_PASSPHRASE).",
+)
+
+
+def read_passphrase(passphrase_file: Path | None) -> bytes | None:
+    """The passphrase from --passphrase-file or $P2PDIST_PASSPHRASE, or None."""
+    if passphrase_file is not None:
+        try:
+            line = passphrase_file.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ConfigError(
+                _("cannot read passphrase file {path}: {err}").format(
+                    path=passphrase_file, err=e.strerror
+                )
+            ) from e
+        return line[0].encode() if line and line[0] else None
+    env = os.environ.get("P2PDIST_PASSPHRASE")
+    return env.encode() if env else None
+
+
+def load_key(path: Path, passphrase_file: Path | None) -> SigningKey:
+    return load_signing_key(path, read_passphrase(passphrase_file))
+
+
+def read_file(path: Path, what: str, limit: int) -> bytes:
+    """Read at most `limit` bytes (+1 to detect oversize, which the decoder then reports)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(limit + 1)
+    except OSError as e:
+        raise ConfigError(
+            _("cannot read {what} {path}: {err}").format(what=what, path=path, err=e.strerror)
+        ) from e
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a document."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise StorageError(
+            _("cannot write {path}: {err}").format(path=path, err=e.strerror)
+        ) from e
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def human_duration(seconds: int) -> str:
+    h, rem = divmod(seconds, 3600)
+    m = rem // 60
+    return f"{h}h{m:02d}m" if h else f"{m}m"
