@@ -29,7 +29,7 @@ from manifest import (
     torrent_name_for,
 )
 
-from .catalog_file import Catalog
+from .catalog_file import Catalog, entries_for_files
 from .errors import ConfigError
 from .i18n import _
 from .torrent import create_hybrid_torrent, torrent_files
@@ -129,7 +129,7 @@ def build_release(
         raise ConfigError(_("--expires must be a positive number of days"))
     exclude = {catalog_path.resolve()} if catalog_path else set()
     files = scan_content(content_dir, exclude)
-    _match_catalog(files, catalog, catalog_path or content_dir)
+    meta = entries_for_files(catalog, [p for p, _s in files])
     total = sum(s for _p, s in files)
     name = torrent_name_for(channel, version)
 
@@ -163,7 +163,7 @@ def build_release(
     created = int(time.time()) if now is None else now
     entries = []
     for rel, size in files:
-        c = catalog.entries[rel]
+        c = meta[rel]
         entries.append(
             FileEntry(
                 path=rel,
@@ -186,22 +186,4 @@ def build_release(
         torrent=torrent,
         seeders=seeders,
     )
-
-
-def _match_catalog(files: list[tuple[str, int]], catalog: Catalog, where: Path) -> None:
-    on_disk = {p for p, _s in files}
-    listed = set(catalog.entries)
-    missing = sorted(on_disk - listed)
-    absent = sorted(listed - on_disk)
-    if missing:
-        raise ConfigError(
-            _("{n} file(s) have no entry in the catalog {cat}, e.g. {first!r}").format(
-                n=len(missing), cat=where, first=missing[0]
-            )
-        )
-    if absent:
-        raise ConfigError(
-            _("the catalog {cat} lists {n} file(s) not in the content folder, e.g. {first!r}")
-            .format(cat=where, n=len(absent), first=absent[0])
-        )
 

@@ -28,4 +28,4 @@ def sample(out_dir: Path, size: str, seed: int) -> None:
                                                                      total=tot))
     console.print(_("wrote {n} files ({size}) to {dir}; catalog: {cat}").format(
         n=summary.files, size=human_size(summary.total_bytes), dir=out_dir,
-        cat=summary.catalog_path))
+        cat=summary.catalog))

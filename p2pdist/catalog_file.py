@@ -1,0 +1,298 @@
+"""The catalog file: the operator's TOML list of what each content file is (`release build` input).
+
+The release manifest carries catalog metadata (kind, themes, title, duration) for every file; the
+operator writes it once, by hand or with `p2pdist sample`, in a TOML file next to the content::
+
+    title = "文化年货带回家 · 2027 冬季"     # release title (optional)
+
+    [[file]]
+    # relative POSIX path under the content folder
+    path = "微课/跨越时空拜新年/01 微信文字和语音聊天.mp4"
+    kind = "course"                        # film | course | handbook | other
+    themes = ["跨越时空拜新年"]              # one or more; a film may sit in two themes
+    title = "微信文字和语音聊天"
+    duration = 600                         # whole seconds; 0 for the handbook
+
+Every `[[file]]` needs all five keys; unknown keys are refused so that a typo (`theme = ...`) is
+not silently dropped. Paths, titles and themes are NFC-normalized on read, because the same
+Chinese name typed on another system may arrive decomposed; two paths that become equal are
+reported. The full path rules (FAT-safe characters, case-fold collisions, length limits) belong to
+the manifest and are checked when the release is built; this module checks only what it needs to
+match entries to files.
+
+This module is I/O only at `read_catalog`; `parse_catalog`, `dump_catalog` and
+`entries_for_files` work on plain values.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+KINDS: tuple[str, ...] = ("film", "course", "handbook", "other")
+"""The values `kind` may take, as the manifest's `Kind` enumerates them."""
+
+_ENTRY_KEYS = ("path", "kind", "themes", "title", "duration")
+_TOP_KEYS = ("title", "file")
+_SHOWN = 5
+"""How many names an error lists before it says "and N more": enough to act on, short to read."""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What one content file is: its kind, the themes (collections) it belongs to, its title and
+    its running time in whole seconds (0 for documents)."""
+
+    kind: str
+    themes: tuple[str, ...]
+    title: str
+    duration: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A parsed catalog: the release title and one entry per NFC relative path, in file order.
+
+    `source` names where it was read from, so later errors (a file with no entry) can say which
+    catalog to edit; it is empty for a catalog built in memory.
+    """
+
+    title: str
+    entries: dict[str, CatalogEntry]
+    source: str = ""
+
+
+def read_catalog(path: Path) -> Catalog:
+    """Read and validate a catalog file.
+
+    Args:
+        path: the catalog TOML file.
+
+    Returns:
+        The catalog, with NFC paths, titles and themes.
+
+    Raises:
+        ConfigError: the file cannot be read, is not UTF-8 TOML (the message gives the line), or an
+            entry is invalid; the message names the file, the entry and the problem.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read catalog {path}: {e.strerror or e}") from e
+    return parse_catalog(data, source=str(path))
+
+
+def parse_catalog(data: bytes, *, source: str = "catalog") -> Catalog:
+    """Validate catalog TOML bytes (the pure half of `read_catalog`).
+
+    Args:
+        data: the file's bytes.
+        source: the name used in error messages and kept in `Catalog.source`.
+
+    Returns:
+        The catalog.
+
+    Raises:
+        ConfigError: as for `read_catalog`.
+    """
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{source}: not UTF-8 text (bad byte at offset {e.start})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from e
+    unknown = sorted(set(doc) - set(_TOP_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown top-level key {unknown[0]!r} (allowed: 'title' and [[file]] tables)"
+        )
+    title = doc.get("title", "")
+    if not isinstance(title, str):
+        raise ConfigError(f"{source}: 'title' must be a string, not {_tname(title)}")
+    files = doc.get("file")
+    if files is None:
+        raise ConfigError(f"{source}: lists no files; add a [[file]] table per content file")
+    if not isinstance(files, list) or not all(isinstance(t, dict) for t in files):
+        raise ConfigError(f"{source}: 'file' must be [[file]] tables, one per content file")
+    entries: dict[str, CatalogEntry] = {}
+    raw_of: dict[str, tuple[int, str]] = {}
+    for index, table in enumerate(files, start=1):
+        raw_path, entry = _parse_entry(table, f"{source}: [[file]] #{index}")
+        norm = unicodedata.normalize("NFC", raw_path)
+        if norm in entries:
+            first_index, first_raw = raw_of[norm]
+            if first_raw == raw_path:
+                raise ConfigError(
+                    f"{source}: [[file]] #{index}: path {raw_path!r} is already listed"
+                    f" by [[file]] #{first_index}"
+                )
+            raise ConfigError(
+                f"{source}: [[file]] #{index}: path {raw_path!r} and [[file]] #{first_index}'s"
+                f" {first_raw!r} are the same name after Unicode NFC normalization"
+            )
+        entries[norm] = entry
+        raw_of[norm] = (index, raw_path)
+    return Catalog(unicodedata.normalize("NFC", title), entries, source)
+
+
+def _parse_entry(table: dict[str, object], where: str) -> tuple[str, CatalogEntry]:
+    """Check one [[file]] table; return its path as written and its entry (NFC text fields)."""
+    raw = table.get("path")
+    if isinstance(raw, str) and raw:
+        where = f"{where} ({raw!r})"
+    for key in table:
+        if key not in _ENTRY_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r} (allowed: {', '.join(_ENTRY_KEYS)})")
+    for key in _ENTRY_KEYS:
+        if key not in table:
+            raise ConfigError(f"{where}: missing {key!r}")
+    path = _string(table, "path", where)
+    _check_path_shape(path, where)
+    kind = _string(table, "kind", where)
+    if kind not in KINDS:
+        raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    themes = table["themes"]
+    if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+        raise ConfigError(f"{where}: 'themes' must be a list of strings, not {_tname(themes)}")
+    if not themes:
+        raise ConfigError(f"{where}: 'themes' is empty; give at least one theme")
+    norm_themes = tuple(unicodedata.normalize("NFC", t) for t in themes)
+    if any(not t.strip() for t in norm_themes):
+        raise ConfigError(f"{where}: 'themes' contains an empty theme")
+    if len(set(norm_themes)) != len(norm_themes):
+        raise ConfigError(f"{where}: 'themes' lists a theme twice")
+    title = _string(table, "title", where)
+    duration = table["duration"]
+    # TOML booleans are Python bools, which are ints; a duration of `true` is a typo, not 1 s.
+    if not isinstance(duration, int) or isinstance(duration, bool):
+        raise ConfigError(
+            f"{where}: 'duration' must be a whole number of seconds, not {_tname(duration)}"
+        )
+    if duration < 0:
+        raise ConfigError(f"{where}: 'duration' is negative ({duration})")
+    entry = CatalogEntry(kind, norm_themes, unicodedata.normalize("NFC", title), duration)
+    return path, entry
+
+
+def _string(table: dict[str, object], key: str, where: str) -> str:
+    """The non-blank string at `key`, or a ConfigError naming the key and the wrong type."""
+    value = table[key]
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key!r} must be a string, not {_tname(value)}")
+    if not value.strip():
+        raise ConfigError(f"{where}: {key!r} is empty")
+    return value
+
+
+def _check_path_shape(path: str, where: str) -> None:
+    """Refuse paths that could not name a file under the content dir: entries are matched to
+    files by this exact string, so `./a`, `a//b` or `C:\\a` would only fail later, less clearly."""
+    if path.startswith("/"):
+        raise ConfigError(f"{where}: path is absolute; give it relative to the content folder")
+    if "\\" in path:
+        raise ConfigError(f"{where}: path contains a backslash; use '/' between folders")
+    if any(seg in ("", ".", "..") for seg in path.split("/")):
+        raise ConfigError(f"{where}: path has an empty, '.' or '..' part")
+
+
+def _tname(value: object) -> str:
+    """A TOML-ish name for a value's type, for messages read by operators, not programmers."""
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number with a fraction",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def entries_for_files(catalog: Catalog, paths: Iterable[str]) -> dict[str, CatalogEntry]:
+    """Pair every content file with its catalog entry, requiring a one-to-one match.
+
+    `release build` calls this with the files it found under the content folder (the catalog file
+    itself excluded) so that a file with no metadata, or metadata whose file is missing or
+    misspelt, stops the build instead of shipping a half-described release.
+
+    Args:
+        catalog: the catalog.
+        paths: relative POSIX paths of the content files; looked up in NFC form.
+
+    Returns:
+        Each given path (as given) mapped to its entry, in the order given.
+
+    Raises:
+        ConfigError: some files have no entry and/or some entries have no file; the message lists
+            both kinds (the first few of each) and names the catalog.
+    """
+    found: dict[str, CatalogEntry] = {}
+    used: set[str] = set()
+    orphans: list[str] = []
+    for p in paths:
+        norm = unicodedata.normalize("NFC", p)
+        entry = catalog.entries.get(norm)
+        if entry is None:
+            orphans.append(p)
+        else:
+            found[p] = entry
+            used.add(norm)
+    missing = [p for p in catalog.entries if p not in used]
+    if orphans or missing:
+        problems = []
+        if orphans:
+            problems.append(
+                f"{_count(orphans, 'file has', 'files have')} no catalog entry: {_names(orphans)}"
+            )
+        if missing:
+            problems.append(
+                f"{_count(missing, 'catalog entry has', 'catalog entries have')}"
+                f" no file: {_names(missing)}"
+            )
+        raise ConfigError(f"{catalog.source or 'catalog'}: {'; '.join(problems)}")
+    return found
+
+
+def _count(items: list[str], one: str, many: str) -> str:
+    return f"1 {one}" if len(items) == 1 else f"{len(items)} {many}"
+
+
+def _names(items: list[str]) -> str:
+    shown = ", ".join(repr(p) for p in items[:_SHOWN])
+    return shown if len(items) <= _SHOWN else f"{shown} and {len(items) - _SHOWN} more"
+
+
+def dump_catalog(catalog: Catalog) -> str:
+    """Render a catalog in the format `read_catalog` reads (for generated catalogs).
+
+    Args:
+        catalog: the catalog; entries are written in its order, an empty title is left out.
+
+    Returns:
+        The TOML text (UTF-8 when encoded), ending in a newline.
+    """
+    lines = [f"title = {_toml_str(catalog.title)}", ""] if catalog.title else []
+    for path, e in catalog.entries.items():
+        themes = ", ".join(_toml_str(t) for t in e.themes)
+        lines += [
+            "[[file]]",
+            f"path = {_toml_str(path)}",
+            f"kind = {_toml_str(e.kind)}",
+            f"themes = [{themes}]",
+            f"title = {_toml_str(e.title)}",
+            f"duration = {e.duration}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _toml_str(text: str) -> str:
+    """A TOML basic string. JSON's escapes are a subset of TOML's; DEL is the one control
+    character JSON leaves raw and TOML forbids, so it is escaped by hand."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
