@@ -1,0 +1,82 @@
+"""Streaming SHA-256 checks of release files against the manifest.
+
+The manifest's SHA-256 is the last word on a file, whatever the swarm's piece checks said, and a
+hard-linked file may have rotted on disk since it was first verified: the whole release is hashed
+before it is activated. Memory stays at one 1 MiB buffer whatever the file size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from manifest import FileEntry
+
+from ..i18n import _
+from ._fs import translated
+
+CHUNK = 1024 * 1024
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes total) after every chunk; it may raise to stop the check."""
+
+
+def file_matches(path: Path, entry: FileEntry, on_bytes: Callable[[int], None]) -> bool:
+    """Whether `path` has exactly `entry`'s size and SHA-256, flushed to disk.
+
+    A missing file or a wrong size fails without reading. `on_bytes` gets each chunk's length.
+    A matching file is fsynced: the swarm's writes may still sit in the page cache, and a
+    release must not be activated on data a power cut would lose.
+
+    Raises:
+        StorageError: (or a subclass) the file exists but cannot be read.
+    """
+    try:
+        if path.stat().st_size != entry.size:
+            return False
+    except FileNotFoundError:
+        return False
+    digest = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with translated(_("read {path}").format(path=path)), open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            digest.update(view[:n])
+            on_bytes(n)
+        if digest.digest() != entry.sha256:
+            return False
+        os.fsync(f.fileno())
+    return True
+
+
+def verify_files(
+    files: Sequence[tuple[Path, FileEntry]], progress: Progress | None = None
+) -> list[FileEntry]:
+    """Hash each (path, entry) pair and return the entries whose file does not match.
+
+    Progress covers the entries' manifest sizes; a file that fails without being read counts as
+    done, so the total is always reached.
+
+    Raises:
+        StorageError: (or a subclass) a file cannot be read.
+    """
+    total = sum(e.size for _p, e in files)
+    done = 0
+
+    def on_bytes(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    bad: list[FileEntry] = []
+    for path, entry in files:
+        start = done
+        if not file_matches(path, entry, on_bytes):
+            bad.append(entry)
+        if done < start + entry.size:
+            # Unread or short files: move the bar to where a good file would have left it.
+            on_bytes(start + entry.size - done)
+    return bad
