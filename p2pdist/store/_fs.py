@@ -109,8 +109,9 @@ def atomic_symlink(target: str, link: Path) -> None:
         fsync_dir(link.parent)
 
 
-def place(source: Path, dest: Path) -> bool:
-    """Make `dest` hold `source`'s content: a hard link, or a copy across file systems.
+def place(source: Path, dest: Path, *, link: bool = True) -> bool:
+    """Make `dest` hold `source`'s content: a hard link, or a copy across file systems (or
+    always a copy when `link` is False, for sources that may change or go away, like a USB drive).
 
     An existing `dest` is replaced in one rename, so a reader never sees a half file; if it is
     already `source` itself nothing happens.
@@ -132,14 +133,16 @@ def place(source: Path, dest: Path) -> bool:
         tmp = dest.with_name(tmp_name(dest.name))
         tmp.unlink(missing_ok=True)
         try:
-            try:
-                os.link(source, tmp)
-                linked = True
-            except OSError as e:
-                if e.errno != errno.EXDEV:
-                    raise
+            linked = False
+            if link:
+                try:
+                    os.link(source, tmp)
+                    linked = True
+                except OSError as e:
+                    if e.errno not in (errno.EXDEV, errno.EPERM):
+                        raise
+            if not linked:
                 _copy(source, tmp)
-                linked = False
             os.replace(tmp, dest)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -272,6 +272,22 @@ class Store:
             place(layout.object_path(e.sha256), dest)
         return plan
 
+    def add_file(self, manifest: Manifest, entry: FileEntry, source: Path, *, link: bool) -> None:
+        """Put `source` in a prepared release as `entry` (a copy unless `link`).
+
+        Used when the bytes come from a folder rather than the swarm: a USB drive or an export
+        (copy, the drive goes away), or the origin's publishing folder (link, no second copy).
+        The file is checked later by `verify_release` like any downloaded file.
+
+        Raises:
+            DiskFullError: the copy ran out of space (the partial copy is removed).
+            StorageError: (or a subclass) any other failure.
+        """
+        dest = self._layout.file_path(manifest, entry)
+        with translated(_("create the folder {path}").format(path=dest.parent)):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+        place(source, dest, link=link)
+
     def verify_release(
         self, manifest: Manifest, wanted: Sequence[FileEntry], progress: Progress | None = None
     ) -> list[FileEntry]:
