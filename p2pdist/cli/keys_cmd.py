@@ -28,8 +28,14 @@ from keys import (
 
 from ..errors import ConfigError
 from ..i18n import _
-from ._common import console, load_key, passphrase_file_option, read_file, read_passphrase
-from ._common import write_atomic
+from ._common import (
+    console,
+    load_key,
+    passphrase_file_option,
+    read_file,
+    read_passphrase,
+    write_atomic,
+)
 
 DAY_S = 86400
 pub_path = click.Path(exists=True, dir_okay=False, path_type=Path)
