@@ -61,7 +61,7 @@ def create_hybrid_torrent(
 
 def torrent_files(torrent: bytes) -> tuple[str, list[TorrentFile]]:
     """The torrent's name and its non-pad files (path relative to the name), via libtorrent."""
-    ti = lt.torrent_info(lt.bdecode(torrent))
+    ti = lt.torrent_info(torrent)
     fs = ti.layout()
     out = []
     for i in range(fs.num_files()):
@@ -75,6 +75,6 @@ def torrent_files(torrent: bytes) -> tuple[str, list[TorrentFile]]:
 
 def info_hashes(torrent: bytes) -> tuple[str, str]:
     """(v1 hex, v2 hex) info-hashes of a torrent."""
-    ti = lt.torrent_info(lt.bdecode(torrent))
+    ti = lt.torrent_info(torrent)
     ih = ti.info_hashes()
     return str(ih.v1), str(ih.v2)

@@ -39,9 +39,25 @@ class ErrorBoundary(click.Group):
         try:
             return super().invoke(ctx)
         except P2PDistError as e:
-            kind = type(e).__name__
-            click.echo(_("error ({kind}): {msg}").format(kind=kind, msg=e), err=True)
-            ctx.exit(exit_code_for(e))
+            self._report(ctx, e)
+        except BaseExceptionGroup as group:
+            # trio nurseries wrap errors in groups; a group of only known errors is still known.
+            known, rest = group.split(P2PDistError)
+            if known is None or rest is not None:
+                raise
+            self._report(ctx, _first_leaf(known))
+
+    @staticmethod
+    def _report(ctx: click.Context, e: BaseException) -> None:
+        assert isinstance(e, P2PDistError)
+        kind = type(e).__name__
+        click.echo(_("error ({kind}): {msg}").format(kind=kind, msg=e), err=True)
+        ctx.exit(exit_code_for(e))
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 @click.group(cls=ErrorBoundary)
@@ -51,6 +67,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from .box_cmd import box_group, seed
     from .demo_cmd import demo
     from .keys_cmd import keys_group
     from .release_cmd import release_group
@@ -60,6 +77,8 @@ def _register() -> None:
     cli.add_command(release_group)
     cli.add_command(sample)
     cli.add_command(demo)
+    cli.add_command(box_group)
+    cli.add_command(seed)
 
 
 _register()

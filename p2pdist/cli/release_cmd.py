@@ -25,7 +25,9 @@ from manifest import (
 from ..catalog_file import read_catalog
 from ..errors import ConfigError, ContentMismatchError
 from ..i18n import _
+from ..install import install_from_folder
 from ..release import BuildProgress, build_release, sha256_file
+from ..store import Store
 from ._common import (
     console,
     human_duration,
@@ -227,3 +229,38 @@ def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
             for g in cat.groups
         ],
     }
+
+
+@release_group.command("publish")
+@click.argument("manifest_file", type=existing_file)
+@click.option("--content", "content_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The folder the release was built from.")
+@click.option("--to", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The origin seeder's data directory.")
+@click.option("--root", "roots", type=existing_file, multiple=True, required=True,
+              help="Trusted root; repeat to walk rotations (pinned first).")
+@click.option("--copy", is_flag=True,
+              help="Copy the files instead of hard-linking them (when CONTENT may change).")
+def publish(manifest_file: Path, content_dir: Path, data_dir: Path, roots: tuple[Path, ...],
+            copy: bool) -> None:
+    """Put a signed release into the origin's store, verified like any box would, and activate
+    it there; the origin seeder then seeds it."""
+    now = int(time.time())
+    root = load_roots(roots, now)
+    data = read_file(manifest_file, _("manifest"), MAX_ENVELOPE_BYTES)
+    store = Store(data_dir)
+    channel = verify_manifest(data, root, None, now).manifest.channel
+    vr = verify_manifest(data, root, store.active_version(channel), now)
+    if not vr.is_new:
+        console.print(_("{channel} v{v} is already published in {dir}").format(
+            channel=vr.manifest.channel, v=vr.manifest.version, dir=data_dir))
+        return
+    with _byte_progress() as bar:
+        task = bar.add_task(_("publishing"), total=None)
+        report = install_from_folder(
+            store, vr, content_dir, link=not copy,
+            progress=lambda d, t: bar.update(task, completed=d, total=t))
+    console.print(_("published {channel} v{v} in {dir}: {n} files ({linked})").format(
+        channel=report.channel, v=report.version, dir=data_dir, n=report.files,
+        linked=_("copied") if copy else _("hard-linked where possible")))

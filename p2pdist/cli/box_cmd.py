@@ -1,0 +1,202 @@
+"""`p2pdist box fetch` and `p2pdist seed`: run the swarm for one update, or serve a data dir.
+
+`box fetch` is the manual update path a technician (or a test, or a benchmark) can drive: verify
+a manifest file against the trust root, fetch it from the given peers into the box's store,
+activate it, optionally keep seeding. `seed` serves every active release of a data directory.
+With `--json` both print one JSON object per line (events), the last one being the result.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+import trio
+
+from manifest import MAX_ENVELOPE_BYTES, verify_manifest
+
+from ..errors import ConfigError
+from ..fetch import fetch_release, release_key
+from ..i18n import _
+from ..store import Policy, Store
+from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot, WanSchedule
+from ._common import console, human_size, read_file
+from .release_cmd import load_roots
+
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(_("{text!r} is not HOST:PORT").format(text=text))
+    return host.strip("[]"), int(port)
+
+
+def _emit(as_json: bool, event: str, **fields: Any) -> None:
+    if as_json:
+        click.echo(json.dumps({"event": event, **fields}, ensure_ascii=False), nl=True)
+
+
+def _snapshot_fields(s: TorrentSnapshot) -> dict[str, Any]:
+    d = asdict(s)
+    d["state"] = str(s.state)
+    d["peers"] = {str(k): v for k, v in s.peers.items()}
+    d["received"] = {str(k): v for k, v in s.received.items()}
+    return d
+
+
+def swarm_options(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--listen", default="0.0.0.0:6881", show_default=True,
+                     help="Swarm listen address (port 0: any free port)."),
+        click.option("--lan", "lan_subnets", multiple=True,
+                     help="Subnet whose peers are LAN (unlimited), e.g. 192.168.1.0/24."),
+        click.option("--wan-limit", "wan_limit", multiple=True,
+                     help="WAN cap, e.g. '2Mbit@08:00-18:00' (repeat)."),
+        click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _swarm_config(data: Path, listen: str, lan: tuple[str, ...],
+                  wan: tuple[str, ...]) -> SwarmConfig:
+    return SwarmConfig(
+        listen_interfaces=listen,
+        resume_dir=data / "state" / "resume",
+        lan_subnets=lan,
+        wan_schedule=WanSchedule.parse(wan) if wan else WanSchedule(),
+        resume_interval_s=1.0,
+    )
+
+
+async def _serve_until_signal() -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _sig in signals:
+            return
+
+
+async def _seed_active(swarm: Swarm, store: Store, skip: set[str]) -> list[str]:
+    """Add every active release of the store to the swarm, seeding (files were verified)."""
+    keys = []
+    for channel in store.channels():
+        version = store.active_version(channel)
+        if version is None:
+            continue
+        m = store.load_manifest(channel, version)
+        if m.torrent_name in skip:
+            continue
+        present = {f.path for f in m.files
+                   if (store.release_dir(channel, version) / f.path).is_file()}
+        # A complete release was verified before activation: seed without rechecking. A
+        # partial one (selective policy) is checked against its resume data or the disk.
+        complete = len(present) == len(m.files)
+        await swarm.add_torrent(m.torrent_name, m.torrent, store.save_path(channel, version),
+                                wanted_paths=None if complete else present, seed_mode=complete)
+        keys.append(m.torrent_name)
+    return keys
+
+
+@click.group("box")
+def box_group() -> None:
+    """The box: fetch a release by hand (the agent does it by itself)."""
+
+
+@box_group.command("fetch")
+@click.argument("manifest_file", type=existing_file)
+@click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The box's data directory (store).")
+@click.option("--root", "roots", type=existing_file, multiple=True, required=True,
+              help="Trusted root; repeat to walk rotations (pinned first).")
+@click.option("--peer", "peers", multiple=True, help="Seeder HOST:PORT (repeat).")
+@click.option("--lan-peer", "lan_peers", multiple=True, help="LAN neighbour HOST:PORT (repeat).")
+@click.option("--policy", "policy", multiple=True,
+              help="Which files: kinds=course,handbook / themes=... / exclude-themes=...")
+@click.option("--seed/--no-seed", default=False, help="Keep seeding after activation.")
+@swarm_options
+def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple[str, ...],
+          lan_peers: tuple[str, ...], policy: tuple[str, ...], seed: bool, listen: str,
+          lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...], as_json: bool) -> None:
+    """Verify MANIFEST_FILE, fetch it from peers into the store, verify the files, activate."""
+    now = int(time.time())
+    root = load_roots(roots, now)
+    blob = read_file(manifest_file, _("manifest"), MAX_ENVELOPE_BYTES)
+    store = Store(data)
+    pol = Policy.parse(*policy) if policy else Policy()
+    endpoints = [(parse_endpoint(p), PeerSource.SEEDER) for p in peers]
+    endpoints += [(parse_endpoint(p), PeerSource.LAN) for p in lan_peers]
+    # Verified twice: the channel (which names the version to compare with) is only read
+    # from a body whose signatures passed.
+    channel = verify_manifest(blob, root, None, now).manifest.channel
+    release = verify_manifest(blob, root, store.active_version(channel), now)
+    config = _swarm_config(data, listen, lan_subnets, wan_limit)
+
+    async def main() -> None:
+        swarm = Swarm(config)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(swarm.run)
+            _emit(as_json, "listening", port=swarm.listen_port)
+            m = release.manifest
+            if not release.is_new:
+                if not as_json:
+                    console.print(_("{channel} v{v} is already active").format(
+                        channel=m.channel, v=m.version))
+                _emit(as_json, "done", channel=m.channel, version=m.version, already=True)
+            else:
+                def progress(s: TorrentSnapshot) -> None:
+                    _emit(as_json, "progress", **_snapshot_fields(s))
+
+                report = await fetch_release(swarm, store, release, policy=pol, peers=endpoints,
+                                             on_progress=progress)
+                if as_json:
+                    _emit(True, "done", **{k: v for k, v in asdict(report).items() if k != "gc"})
+                else:
+                    console.print(_("activated {channel} v{v}: {size} wanted, {reused} reused, "
+                                    "{moved} downloaded in {s:.1f}s").format(
+                                        channel=m.channel, v=m.version,
+                                        size=human_size(report.bytes_wanted),
+                                        reused=human_size(report.bytes_reused),
+                                        moved=human_size(report.payload_download),
+                                        s=report.seconds))
+            if seed:
+                await _seed_active(swarm, store, skip={release_key(release)})
+                _emit(as_json, "seeding")
+                await _serve_until_signal()
+            await swarm.aclose()
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+@click.command("seed")
+@click.option("--data", "data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="A data directory with active releases.")
+@swarm_options
+def seed(data: Path, listen: str, lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...],
+         as_json: bool) -> None:
+    """Seed every active release of a data directory until stopped (SIGTERM / Ctrl-C)."""
+    store = Store(data)
+    config = _swarm_config(data, listen, lan_subnets, wan_limit)
+
+    async def main() -> None:
+        swarm = Swarm(config)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(swarm.run)
+            keys = await _seed_active(swarm, store, skip=set())
+            if not keys:
+                raise ConfigError(_("{dir} has no active release to seed").format(dir=data))
+            _emit(as_json, "listening", port=swarm.listen_port, torrents=keys)
+            if not as_json:
+                console.print(_("seeding {keys} on port {port}").format(
+                    keys=", ".join(keys), port=swarm.listen_port))
+            await _serve_until_signal()
+            await swarm.aclose()
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)

@@ -1,0 +1,138 @@
+"""Fetching one verified release through the swarm into the store: the box's update path.
+
+Order matters for crash safety (see `p2pdist.store`): record the manifest, lay out the release
+reusing held files, let libtorrent fetch the rest, hash every wanted file against the manifest,
+and only then ingest and switch `active`. Killed anywhere, the next run repeats the same steps:
+linked files stay, libtorrent resumes from its resume data (or rechecks what is on disk), and
+the previous active release is untouched until the final switch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import trio
+
+from manifest import VerifiedRelease
+
+from .errors import ContentMismatchError
+from .i18n import _
+from .store import GcReport, Policy, ReleasePlan, Store
+from .swarm import PeerSource, Swarm, TorrentSnapshot
+
+MAX_REPAIRS = 3
+"""Rounds of quarantine-and-refetch before a release is declared undeliverable."""
+PROGRESS_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What one update did: bytes reused from the store vs moved, by source, and time taken."""
+
+    channel: str
+    version: int
+    seconds: float
+    bytes_wanted: int
+    bytes_reused: int
+    received: dict[str, int]
+    payload_download: int
+    repaired_files: tuple[str, ...] = ()
+    gc: GcReport | None = field(default=None, repr=False)
+
+
+def release_key(release: VerifiedRelease) -> str:
+    """The swarm key (and resume file name) of a release: its torrent's folder name."""
+    return release.manifest.torrent_name
+
+
+async def fetch_release(
+    swarm: Swarm,
+    store: Store,
+    release: VerifiedRelease,
+    *,
+    policy: Policy | None = None,
+    peers: Sequence[tuple[tuple[str, int], PeerSource]] = (),
+    on_progress: Callable[[TorrentSnapshot], None] | None = None,
+    keep_per_channel: int = 2,
+) -> FetchReport:
+    """Download, verify and activate `release`; it stays in the swarm, seeding, afterwards.
+
+    Args:
+        swarm: a running swarm.
+        store: the box's store.
+        release: the verified manifest (its envelope is recorded for re-verification and gc).
+        policy: which files this box wants (default all).
+        peers: addresses to connect to, with where they sit.
+        on_progress: called with a snapshot about twice a second while downloading.
+        keep_per_channel: releases kept per channel by the garbage collection after activation.
+
+    Raises:
+        DiskFullError: not enough room for the files to fetch (checked before any download).
+        ContentMismatchError: files kept failing their SHA-256 after MAX_REPAIRS refetches.
+        StorageError, TransferError: as the store and swarm raise them.
+    """
+    t0 = time.monotonic()
+    m = release.manifest
+    key = release_key(release)
+    await trio.to_thread.run_sync(store.record_manifest, release.envelope, m)
+    plan: ReleasePlan = await trio.to_thread.run_sync(
+        store.prepare_release, m, policy or Policy()
+    )
+    await swarm.add_torrent(
+        key, m.torrent, store.save_path(m.channel, m.version),
+        wanted_paths={e.path for e in plan.wanted},
+    )
+    for endpoint, source in peers:
+        swarm.connect_peer(key, endpoint, source)
+    repaired: list[str] = []
+    for _round in range(MAX_REPAIRS + 1):
+        await _wait_with_progress(swarm, key, on_progress)
+        bad = await store.averify_release(m, plan.wanted)
+        if not bad:
+            break
+        for e in bad:
+            await trio.to_thread.run_sync(store.quarantine, m, e)
+            repaired.append(e.path)
+        await swarm.recheck(key)
+    else:
+        raise ContentMismatchError(
+            _("{n} file(s) of {channel} v{v} kept failing their SHA-256 after {r} refetches "
+              "(e.g. {path}); a peer may be serving bad data that matches the torrent but not "
+              "the manifest").format(n=len(bad), channel=m.channel, v=m.version,
+                                     r=MAX_REPAIRS, path=bad[0].path))
+    await trio.to_thread.run_sync(store.ingest, m, plan.wanted)
+    await trio.to_thread.run_sync(store.activate, m)
+    gc = await trio.to_thread.run_sync(store.gc, keep_per_channel)
+    snap = swarm.snapshot(key)
+    return FetchReport(
+        channel=m.channel,
+        version=m.version,
+        seconds=time.monotonic() - t0,
+        bytes_wanted=sum(e.size for e in plan.wanted),
+        bytes_reused=plan.bytes_reused,
+        received={str(k): v for k, v in snap.received.items()},
+        payload_download=snap.total_payload_download,
+        repaired_files=tuple(repaired),
+        gc=gc,
+    )
+
+
+async def _wait_with_progress(
+    swarm: Swarm, key: str, on_progress: Callable[[TorrentSnapshot], None] | None
+) -> None:
+    if on_progress is None:
+        await swarm.wait_complete(key)
+        return
+    async with trio.open_nursery() as nursery:
+
+        async def report() -> None:
+            while True:
+                on_progress(swarm.snapshot(key))
+                await trio.sleep(PROGRESS_INTERVAL_S)
+
+        nursery.start_soon(report)
+        await swarm.wait_complete(key)
+        nursery.cancel_scope.cancel()
+    on_progress(swarm.snapshot(key))
