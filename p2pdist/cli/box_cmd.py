@@ -23,11 +23,13 @@ from manifest import MAX_ENVELOPE_BYTES, verify_manifest
 from ..errors import ConfigError
 from ..fetch import fetch_release, release_key
 from ..i18n import _
+from ..sample import parse_size
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot, WanSchedule
 from ._common import console, human_size, read_file
 from .release_cmd import load_roots
 
+STATS_INTERVAL_S = 1.0
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -119,15 +121,18 @@ def box_group() -> None:
 @click.option("--policy", "policy", multiple=True,
               help="Which files: kinds=course,handbook / themes=... / exclude-themes=...")
 @click.option("--seed/--no-seed", default=False, help="Keep seeding after activation.")
+@click.option("--reserve", default="256MiB", show_default=True,
+              help="Free space to leave on the data disk.")
 @swarm_options
 def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple[str, ...],
-          lan_peers: tuple[str, ...], policy: tuple[str, ...], seed: bool, listen: str,
-          lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...], as_json: bool) -> None:
+          lan_peers: tuple[str, ...], policy: tuple[str, ...], seed: bool, reserve: str,
+          listen: str, lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...],
+          as_json: bool) -> None:
     """Verify MANIFEST_FILE, fetch it from peers into the store, verify the files, activate."""
     now = int(time.time())
     root = load_roots(roots, now)
     blob = read_file(manifest_file, _("manifest"), MAX_ENVELOPE_BYTES)
-    store = Store(data)
+    store = Store(data, reserve=parse_size(reserve))
     pol = Policy.parse(*policy) if policy else Policy()
     endpoints = [(parse_endpoint(p), PeerSource.SEEDER) for p in peers]
     endpoints += [(parse_endpoint(p), PeerSource.LAN) for p in lan_peers]
@@ -174,6 +179,13 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
     trio.run(main)
 
 
+async def _report_stats(swarm: Swarm, keys: list[str]) -> None:
+    """Once a second, what each torrent has sent (benchmarks read the seeder's egress here)."""
+    while True:
+        await trio.sleep(STATS_INTERVAL_S)
+        _emit(True, "stats", torrents={k: _snapshot_fields(swarm.snapshot(k)) for k in keys})
+
+
 @click.command("seed")
 @click.option("--data", "data", type=click.Path(exists=True, file_okay=False, path_type=Path),
               required=True, help="A data directory with active releases.")
@@ -192,7 +204,9 @@ def seed(data: Path, listen: str, lan_subnets: tuple[str, ...], wan_limit: tuple
             if not keys:
                 raise ConfigError(_("{dir} has no active release to seed").format(dir=data))
             _emit(as_json, "listening", port=swarm.listen_port, torrents=keys)
-            if not as_json:
+            if as_json:
+                nursery.start_soon(_report_stats, swarm, keys)
+            else:
                 console.print(_("seeding {keys} on port {port}").format(
                     keys=", ".join(keys), port=swarm.listen_port))
             await _serve_until_signal()

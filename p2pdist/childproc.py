@@ -1,0 +1,129 @@
+"""Child p2pdist processes that report JSON lines: the demo, benchmarks and tests run boxes and
+seeders as real processes through this.
+
+Each child is `python -m p2pdist ... --json`; a reader thread parses its stdout into events, so
+the parent waits on an event with a deadline instead of sleeping, and a stuck child can never
+hang the parent. `stop()` sends SIGTERM, then SIGKILL after a grace period; `kill()` is the power
+cut.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+Event = dict[str, Any]
+
+
+class ChildError(RuntimeError):
+    """A child exited or did not report the awaited event in time (stderr tail included)."""
+
+
+class Child:
+    """One `python -m p2pdist ARGS` process with its JSON-line events."""
+
+    def __init__(self, args: Sequence[str | os.PathLike[str]], *, name: str = "",
+                 env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+        self.name = name or str(args[0])
+        self.args = [str(a) for a in args]
+        self._events: queue.Queue[Event | None] = queue.Queue()
+        self.events: list[Event] = []
+        self._stderr: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "p2pdist", *self.args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, encoding="utf-8", env={**os.environ, **(env or {})}, cwd=cwd,
+            start_new_session=True,  # Ctrl-C in a terminal reaches the parent only; it stops us
+        )
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    self._events.put(json.loads(line))
+                except json.JSONDecodeError:
+                    self._stderr.append(line)
+        self._events.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line.rstrip())
+            del self._stderr[:-50]
+
+    @property
+    def stderr_tail(self) -> str:
+        return "\n".join(self._stderr[-20:])
+
+    def wait_event(self, kind: str, timeout: float,
+                   where: Callable[[Event], bool] | None = None) -> Event:
+        """The next event of `kind` (matching `where`), reading at most until `timeout`.
+
+        Raises:
+            ChildError: the child ended or the time ran out first.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ChildError(f"{self.name}: no {kind!r} event within {timeout:.0f}s\n"
+                                 f"{self.stderr_tail}")
+            try:
+                ev = self._events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if ev is None:
+                self._events.put(None)
+                raise ChildError(f"{self.name} exited ({self.proc.wait()}) before {kind!r}:\n"
+                                 f"{self.stderr_tail}")
+            self.events.append(ev)
+            if ev.get("event") == kind and (where is None or where(ev)):
+                return ev
+
+    def wait_exit(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired as e:
+            raise ChildError(f"{self.name} still running after {timeout:.0f}s") from e
+
+    def stop(self, grace: float = 10.0) -> int:
+        """SIGTERM (the child saves its state), then SIGKILL after `grace` seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        return self.kill()
+
+    def kill(self) -> int:
+        """SIGKILL: the power cut."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self.proc.wait(10)
+
+
+def stop_all(children: Sequence[Child], grace: float = 10.0) -> None:
+    """Stop every child (SIGTERM all first, so they shut down in parallel)."""
+    for c in children:
+        if c.proc.poll() is None:
+            c.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for c in children:
+        try:
+            c.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            c.kill()
