@@ -15,7 +15,7 @@ from ._model import (
 )
 from ._paths import check_path, check_paths
 from ._torrent_check import check_torrent_matches
-from ._verify import VerifiedRelease, decode_envelope, verify_manifest
+from ._verify import VerifiedRelease, decode_envelope, verify_manifest, verify_manifest_with
 
 __all__ = [
     "MANIFEST_FORMAT",
@@ -41,4 +41,5 @@ __all__ = [
     "make_files",
     "torrent_name_for",
     "verify_manifest",
+    "verify_manifest_with",
 ]

@@ -8,6 +8,7 @@ rollback; the torrent against the file list. Each failure raises exactly one `Tr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from keys import (
@@ -67,6 +68,17 @@ def verify_manifest(
         ThresholdError, TooManyFilesError, BadPathError, PathCollisionError, ExpiredError,
         RollbackError, TorrentMismatchError.
     """
+    return verify_manifest_with(data, root, lambda _channel: last_version, now)
+
+
+def verify_manifest_with(
+    data: bytes, root: Root, last_version_of: Callable[[str], int | None], now: int
+) -> VerifiedRelease:
+    """`verify_manifest`, asking `last_version_of(channel)` for the rollback check.
+
+    For callers that learn the channel from the manifest itself (a box holding many channels):
+    the lookup runs only after the signatures verified, on the authenticated channel.
+    """
     env = decode_envelope(data)
     if not env.signatures:
         raise MissingSignatureError("the manifest is not signed")
@@ -89,6 +101,7 @@ def verify_manifest(
             f"manifest {manifest.channel} v{manifest.version}", manifest.expires, now,
             CLOCK_SKEW_S,
         )
+    last_version = last_version_of(manifest.channel)
     if last_version is not None and manifest.version < last_version:
         raise RollbackError(
             f"manifest {manifest.channel} v{manifest.version} is older than v{last_version}, "

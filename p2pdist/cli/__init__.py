@@ -72,6 +72,7 @@ def _register() -> None:
     from .keys_cmd import keys_group
     from .release_cmd import release_group
     from .sample_cmd import sample
+    from .sneakernet_cmd import export, import_
 
     cli.add_command(keys_group)
     cli.add_command(release_group)
@@ -79,6 +80,8 @@ def _register() -> None:
     cli.add_command(demo)
     cli.add_command(box_group)
     cli.add_command(seed)
+    cli.add_command(export)
+    cli.add_command(import_)
 
 
 _register()

@@ -18,7 +18,7 @@ from typing import Any
 import click
 import trio
 
-from manifest import MAX_ENVELOPE_BYTES, verify_manifest
+from manifest import MAX_ENVELOPE_BYTES, verify_manifest_with
 
 from ..errors import ConfigError
 from ..fetch import fetch_release, release_key
@@ -136,10 +136,7 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
     pol = Policy.parse(*policy) if policy else Policy()
     endpoints = [(parse_endpoint(p), PeerSource.SEEDER) for p in peers]
     endpoints += [(parse_endpoint(p), PeerSource.LAN) for p in lan_peers]
-    # Verified twice: the channel (which names the version to compare with) is only read
-    # from a body whose signatures passed.
-    channel = verify_manifest(blob, root, None, now).manifest.channel
-    release = verify_manifest(blob, root, store.active_version(channel), now)
+    release = verify_manifest_with(blob, root, store.active_version, now)
     config = _swarm_config(data, listen, lan_subnets, wan_limit)
 
     async def main() -> None:

@@ -20,6 +20,7 @@ from manifest import (
     catalog_of,
     decode_envelope,
     verify_manifest,
+    verify_manifest_with,
 )
 
 from ..catalog_file import read_catalog
@@ -250,8 +251,7 @@ def publish(manifest_file: Path, content_dir: Path, data_dir: Path, roots: tuple
     root = load_roots(roots, now)
     data = read_file(manifest_file, _("manifest"), MAX_ENVELOPE_BYTES)
     store = Store(data_dir)
-    channel = verify_manifest(data, root, None, now).manifest.channel
-    vr = verify_manifest(data, root, store.active_version(channel), now)
+    vr = verify_manifest_with(data, root, store.active_version, now)
     if not vr.is_new:
         console.print(_("{channel} v{v} is already published in {dir}").format(
             channel=vr.manifest.channel, v=vr.manifest.version, dir=data_dir))

@@ -1,0 +1,74 @@
+"""`p2pdist export PATH` and `p2pdist import PATH`: releases on a USB drive, for boxes offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from keys import MAX_ROOT_BYTES
+
+from ..boxstate import BoxState
+from ..i18n import _
+from ..install import InstallReport
+from ..sneakernet import export_releases, import_releases
+from ..store import Store
+from ._common import console, human_size, read_file
+
+data_option = click.option("--data", "data", required=True,
+                           type=click.Path(file_okay=False, path_type=Path),
+                           help="The box's data directory.")
+
+
+def _bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), console=console, transient=True)
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@data_option
+@click.option("--channel", "channels", multiple=True, help="Only these channels (repeat).")
+@click.option("--root", "roots", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Trust roots to include (pinned first) instead of the box's own.")
+def export(path: Path, data: Path, channels: tuple[str, ...], roots: tuple[Path, ...]) -> None:
+    """Write the active release(s), their signed manifests and the trust roots to PATH."""
+    store = Store(data)
+    chain = ([read_file(r, _("trust root"), MAX_ROOT_BYTES) for r in roots] if roots
+             else BoxState(data).chain())
+    path.mkdir(parents=True, exist_ok=True)
+    with _bar() as bar:
+        task = bar.add_task(_("exporting"), total=None)
+        report = export_releases(store, chain, path, channels=list(channels) or None,
+                                 progress=lambda d, t: bar.update(task, completed=d, total=t))
+    for ch, v in report.releases:
+        console.print(_("exported {channel} v{v}").format(channel=ch, v=v))
+    console.print(_("{size} written to {dir}").format(size=human_size(report.bytes),
+                                                      dir=report.folder))
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@data_option
+@click.option("--root", "root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Pin this trust root first (a box that was never initialised).")
+def import_(path: Path, data: Path, root: Path | None) -> None:
+    """Verify the releases under PATH against this box's trust root and activate them."""
+    state = BoxState(data)
+    if root is not None:
+        state.pin_root(read_file(root, _("trust root"), MAX_ROOT_BYTES))
+    store = Store(data)
+    with _bar() as bar:
+        task = bar.add_task(_("verifying and copying"), total=None)
+        results = import_releases(store, state, path,
+                                  progress=lambda d, t: bar.update(task, completed=d, total=t))
+    for r in results:
+        if isinstance(r, InstallReport):
+            console.print(_("activated {channel} v{v}: {n} files, {copied} copied, {reused} "
+                            "reused").format(channel=r.channel, v=r.version, n=r.files,
+                                             copied=human_size(r.bytes_copied),
+                                             reused=human_size(r.bytes_reused)))
+        else:
+            console.print(r)

@@ -1,0 +1,146 @@
+"""The box's configuration file, <data>/box.toml, written by `p2pdist box init`.
+
+Every address the box talks to comes from here, a manifest, or LAN discovery: nothing is
+contacted that this file (or a signed manifest) does not name. Errors name the file, the key and
+what is wrong, at start, in plain words.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from keys import is_valid_channel
+
+from .errors import ConfigError
+from .i18n import _
+from .store import Policy
+from .store._fs import atomic_write
+from .swarm import WanSchedule
+
+CONFIG_NAME = "box.toml"
+SITE_MODES = ("shared-uplink", "own-link")
+
+
+@dataclass(frozen=True)
+class BoxConfig:
+    """What `box init` asks for; defaults suit a box on a station LAN."""
+
+    channels: tuple[str, ...]
+    seeders: tuple[str, ...] = ()
+    site: str = ""
+    site_mode: str = "shared-uplink"
+    lan: tuple[str, ...] = ()
+    wan_limit: tuple[str, ...] = ()
+    policy: tuple[str, ...] = ()
+    listen: str = "0.0.0.0:6881"
+    feed: str = "0.0.0.0:8471"
+    mdns: bool = True
+    mdns_interfaces: tuple[str, ...] = ()
+    poll_interval_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if not self.channels:
+            raise ConfigError(_("give at least one channel (--channel)"))
+        for c in self.channels:
+            if not is_valid_channel(c):
+                raise ConfigError(_("channel {c!r} is not a valid channel name").format(c=c))
+        for url in self.seeders:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(_("seeder {url!r} must be an http:// or https:// URL")
+                                  .format(url=url))
+        if self.site_mode not in SITE_MODES:
+            raise ConfigError(_("site_mode must be one of {modes}").format(
+                modes=", ".join(SITE_MODES)))
+        for net in self.lan:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as e:
+                raise ConfigError(_("lan: {net!r} is not a subnet like 192.168.1.0/24")
+                                  .format(net=net)) from e
+        for ip in self.mdns_interfaces:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError as e:
+                raise ConfigError(_("mdns_interfaces: {ip!r} is not an IP address")
+                                  .format(ip=ip)) from e
+        if self.poll_interval_s < 1:
+            raise ConfigError(_("poll_interval_s must be at least 1 second"))
+        self.wan_schedule()
+        self.box_policy()
+
+    def wan_schedule(self) -> WanSchedule:
+        return WanSchedule.parse(self.wan_limit) if self.wan_limit else WanSchedule()
+
+    def box_policy(self) -> Policy:
+        return Policy.parse(*self.policy) if self.policy else Policy()
+
+    def to_toml(self) -> str:
+        lines = ["# p2pdist box configuration (p2pdist box init writes it; edit freely)"]
+        for f in fields(self):
+            lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
+        return "\n".join(lines) + "\n"
+
+    def save(self, data_dir: Path) -> Path:
+        path = data_dir / CONFIG_NAME
+        data_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, self.to_toml().encode())
+        return path
+
+    @classmethod
+    def load(cls, data_dir: Path) -> BoxConfig:
+        """Read <data>/box.toml.
+
+        Raises:
+            ConfigError: missing, not TOML, unknown keys or bad values (the message says which).
+        """
+        path = data_dir / CONFIG_NAME
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(_("{path} does not exist: run `p2pdist box init --data {dir}` "
+                                "first").format(path=path, dir=data_dir)) from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(_("{path}: {err}").format(path=path, err=e)) from e
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ConfigError(_("{path}: unknown setting(s) {names}").format(
+                path=path, names=", ".join(unknown)))
+        kwargs: dict[str, Any] = {}
+        for name, value in raw.items():
+            default = known[name].default
+            want = tuple if isinstance(default, tuple) or name == "channels" else type(default)
+            if want is tuple:
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ConfigError(_("{path}: {name} must be a list of strings").format(
+                        path=path, name=name))
+                value = tuple(value)
+            elif want is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            elif not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
+                raise ConfigError(_("{path}: {name} must be a {type}").format(
+                    path=path, name=name, type=want.__name__))
+            kwargs[name] = value
+        try:
+            return cls(**kwargs)
+        except TypeError as e:
+            raise ConfigError(_("{path}: {err}").format(path=path, err=e)) from e
+        except ConfigError as e:
+            raise ConfigError(_("{path}: {err}").format(path=path, err=e)) from e
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{s}"'
+
+

@@ -1,0 +1,134 @@
+"""Sneakernet: carry releases on a USB drive (or any folder) to boxes that have no link at all.
+
+An export holds the signed manifests, the exporting box's chain of trust roots and the files.
+Trust comes from the signatures, not from the drive: the importing box walks from its own pinned
+root through the exported rotations, verifies each manifest, and hashes every file before
+activating, reusing files it already holds. Layout (FAT/exFAT-safe names, see manifest path
+rules):
+
+    PATH/p2pdist-export/roots/root.v<N>
+    PATH/p2pdist-export/releases/<channel>/v<version>.manifest
+    PATH/p2pdist-export/releases/<channel>/v<version>/<file paths>
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from keys import MAX_ROOT_BYTES, parse_root_envelope
+from manifest import MAX_ENVELOPE_BYTES, verify_manifest_with
+
+from .boxstate import BoxState
+from .errors import ConfigError, StorageError
+from .i18n import _
+from .install import InstallReport, install_from_folder
+from .store import Store
+from .store._fs import atomic_write, place
+
+EXPORT_DIR = "p2pdist-export"
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    folder: Path
+    releases: tuple[tuple[str, int], ...]
+    bytes: int
+
+
+def export_releases(store: Store, roots: list[bytes], dest: Path, *,
+                    channels: list[str] | None = None,
+                    progress: Progress | None = None) -> ExportReport:
+    """Write the active releases (all channels, or `channels`) and `roots` under `dest`.
+
+    The export is assembled in a temporary folder and renamed into place, so a drive pulled out
+    half way never holds a half export under the real name.
+
+    Raises:
+        ConfigError: nothing to export. StorageError / DiskFullError: writing failed.
+    """
+    chosen = []
+    for ch in channels or store.channels():
+        v = store.active_version(ch)
+        if v is not None:
+            chosen.append((ch, v, store.load_manifest(ch, v)))
+    if not chosen:
+        raise ConfigError(_("the box has no active release to export"))
+    final = dest / EXPORT_DIR
+    tmp = dest / f".{EXPORT_DIR}.tmp"
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "roots").mkdir(parents=True)
+        for data in roots:
+            atomic_write(tmp / "roots" / f"root.v{parse_root_envelope(data)[1].version}", data)
+        total = sum(f.size for _c, _v, m in chosen for f in m.files
+                    if (store.active_dir(m.channel) / f.path).is_file())
+        done = 0
+        for ch, v, m in chosen:
+            base = tmp / "releases" / ch
+            base.mkdir(parents=True, exist_ok=True)
+            atomic_write(base / f"v{v}.manifest", store.manifest_envelope(ch, v))
+            for f in m.files:
+                src = store.active_dir(ch) / f.path
+                if not src.is_file():
+                    continue  # a selective box exports what it has
+                out = base / f"v{v}" / f.path
+                out.parent.mkdir(parents=True, exist_ok=True)
+                place(src, out, link=False)
+                done += f.size
+                if progress is not None:
+                    progress(done, total)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except OSError as e:
+        raise StorageError(_("cannot write the export to {dest}: {err}").format(
+            dest=dest, err=e.strerror)) from e
+    return ExportReport(final, tuple((c, v) for c, v, _m in chosen), done)
+
+
+def find_export(path: Path) -> Path:
+    for candidate in (path / EXPORT_DIR, path):
+        if (candidate / "roots").is_dir() and (candidate / "releases").is_dir():
+            return candidate
+    raise ConfigError(_("{path} holds no p2pdist export (expected {name}/roots and "
+                        "{name}/releases)").format(path=path, name=EXPORT_DIR))
+
+
+def import_releases(store: Store, state: BoxState, path: Path, *, now: int | None = None,
+                    progress: Progress | None = None) -> list[InstallReport | str]:
+    """Verify and install every release of an export; return a report or a skip reason each.
+
+    The box's own pinned root is the anchor: exported roots are only used as rotations after it.
+
+    Raises:
+        TrustError: a root rotation or a manifest does not verify (nothing of it is installed).
+        ContentMismatchError: a file on the drive differs from its manifest (the active release
+            is unchanged).
+    """
+    now = int(time.time()) if now is None else now
+    export = find_export(path)
+    have = state.trusted_root(0).version
+    newer = []
+    for p in sorted((export / "roots").glob("root.v*"),
+                    key=lambda p: int(p.name.removeprefix("root.v") or 0)):
+        data = p.read_bytes()[: MAX_ROOT_BYTES + 1]
+        if parse_root_envelope(data)[1].version > have:
+            newer.append(data)
+    root = state.accept_roots(newer, now) if newer else state.trusted_root(now)
+    out: list[InstallReport | str] = []
+    for mf in sorted((export / "releases").rglob("v*.manifest")):
+        blob = mf.read_bytes()[: MAX_ENVELOPE_BYTES + 1]
+        vr = verify_manifest_with(blob, root, store.active_version, now)
+        if not vr.is_new:
+            out.append(_("{channel} v{v}: already active").format(
+                channel=vr.manifest.channel, v=vr.manifest.version))
+            continue
+        files = mf.with_name(mf.name.removesuffix(".manifest"))
+        out.append(install_from_folder(store, vr, files, link=False, progress=progress))
+    return out
