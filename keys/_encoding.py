@@ -45,7 +45,7 @@ def decode_strict(data: bytes, what: str) -> Any:
         MalformedError: anything else that is not plain, well-formed msgpack.
     """
     try:
-        return msgpack.unpackb(
+        obj = msgpack.unpackb(
             data,
             raw=False,
             strict_map_key=True,
@@ -60,6 +60,21 @@ def decode_strict(data: bytes, what: str) -> Any:
         raise MalformedError(f"{what}: {e}") from e
     except Exception as e:  # msgpack raises many unrelated types for bad input
         raise MalformedError(f"{what}: not valid msgpack ({type(e).__name__}: {e})") from e
+    _reject_timestamps(obj, what)
+    return obj
+
+
+def _reject_timestamps(obj: Any, what: str) -> None:
+    """msgpack decodes extension -1 (timestamp) itself, bypassing `ext_hook`: refuse it here."""
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, msgpack.Timestamp):
+            raise MalformedError(f"{what}: msgpack extension type -1 (timestamp) is not allowed")
+        if isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
 
 
 def encode(obj: Any) -> bytes:
@@ -141,7 +156,7 @@ class Fields:
         return v
 
     def done(self) -> None:
-        extra = sorted(set(self._d) - self._seen)
+        extra = sorted(set(self._d) - self._seen, key=repr)
         if extra:
             raise MalformedError(f"{self.what}: unknown field(s) {', '.join(map(repr, extra))}")
 

@@ -110,10 +110,11 @@ def check_torrent_matches(manifest: Manifest) -> None:
             )
     for path, f in listed.items():
         length, root = v2[path]
-        if length != f.size or v1[path] != f.size:
-            raise TorrentMismatchError(
-                f"{path!r}: the torrent says {length} bytes, the manifest {f.size}"
-            )
+        for what, n in (("v2 file tree", length), ("v1 file list", v1[path])):
+            if n != f.size:
+                raise TorrentMismatchError(
+                    f"{path!r}: the torrent's {what} says {n} bytes, the manifest {f.size}"
+                )
         if root != f.merkle_root:
             raise TorrentMismatchError(
                 f"{path!r}: the torrent's merkle root differs from the manifest's"
