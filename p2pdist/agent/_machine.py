@@ -33,6 +33,7 @@ class Input(enum.StrEnum):
     VERIFIED_NEW = "verified new"  # it verified and is newer
     VERIFIED_OLD = "verified old"  # it verified but is not newer (already have it)
     REJECTED = "rejected"  # it did not verify: the source is penalized
+    STARTED = "started"  # space checked, files reused, torrent added: bytes are moving
     DOWNLOADED = "downloaded"  # libtorrent has every wanted piece
     FILES_OK = "files ok"  # every wanted file matched its SHA-256
     ACTIVATED = "activated"
@@ -71,8 +72,7 @@ _row((Phase.MANIFEST_FOUND,), Input.VERIFIED_NEW, Phase.VERIFIED,    Output.STAR
 _row((Phase.MANIFEST_FOUND,), Input.VERIFIED_OLD, REST)
 _row((Phase.MANIFEST_FOUND,), Input.REJECTED,    REST,               Output.PENALIZE,
      Output.REPORT)
-_row((Phase.VERIFIED,),     Input.DOWNLOADED,    Phase.CHECKING,     Output.CHECK_FILES)
-_row((Phase.VERIFIED,),     Input.POLL,          Phase.DOWNLOADING)
+_row((Phase.VERIFIED,),     Input.STARTED,       Phase.DOWNLOADING)
 _row((Phase.DOWNLOADING,),  Input.DOWNLOADED,    Phase.CHECKING,     Output.CHECK_FILES)
 _row((Phase.CHECKING,),     Input.FILES_OK,      Phase.ACTIVATING,   Output.ACTIVATE)
 _row((Phase.ACTIVATING,),   Input.ACTIVATED,     Phase.SEEDING,      Output.REPORT)
