@@ -33,6 +33,12 @@ from .store._fs import atomic_write
 _ROOT_FILE = re.compile(r"root\.v(\d+)")
 
 
+def root_file_version(name: str) -> int | None:
+    """The version in a root file name ``root.v<N>``, or None for any other name."""
+    m = _ROOT_FILE.fullmatch(name)
+    return int(m.group(1)) if m else None
+
+
 class BoxState:
     """Paths and small documents of one box's state directory."""
 
@@ -57,9 +63,9 @@ class BoxState:
         out = []
         if self.roots_dir.is_dir():
             for p in self.roots_dir.iterdir():
-                m = _ROOT_FILE.fullmatch(p.name)
-                if m:
-                    out.append((int(m.group(1)), p))
+                v = root_file_version(p.name)
+                if v is not None:
+                    out.append((v, p))
         return sorted(out)
 
     def pin_root(self, data: bytes) -> Root:

@@ -8,6 +8,7 @@ what is wrong, at start, in plain words.
 from __future__ import annotations
 
 import ipaddress
+import json
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -67,10 +68,16 @@ class BoxConfig:
             except ValueError as e:
                 raise ConfigError(_("mdns_interfaces: {ip!r} is not an IP address")
                                   .format(ip=ip)) from e
-        if self.poll_interval_s < 1:
+        if not self.poll_interval_s >= 1:  # also refuses NaN
             raise ConfigError(_("poll_interval_s must be at least 1 second"))
-        self.wan_schedule()
-        self.box_policy()
+        try:
+            self.wan_schedule()
+        except ConfigError as e:
+            raise ConfigError(_("wan_limit: {err}").format(err=e)) from e
+        try:
+            self.box_policy()
+        except ConfigError as e:
+            raise ConfigError(_("policy: {err}").format(err=e)) from e
 
     def wan_schedule(self) -> WanSchedule:
         return WanSchedule.parse(self.wan_limit) if self.wan_limit else WanSchedule()
@@ -140,7 +147,7 @@ def _toml_value(v: object) -> str:
         return repr(v)
     if isinstance(v, tuple):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{s}"'
+    # JSON string escapes are TOML basic-string escapes; DEL must be escaped too in TOML.
+    return json.dumps(str(v), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 

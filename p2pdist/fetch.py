@@ -9,6 +9,7 @@ the previous active release is untouched until the final switch.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,13 @@ from .swarm import PeerSource, Swarm, TorrentSnapshot
 MAX_REPAIRS = 3
 """Rounds of quarantine-and-refetch before a release is declared undeliverable."""
 PROGRESS_INTERVAL_S = 0.5
+
+
+class FetchPhase(enum.StrEnum):
+    STARTED = "started"
+    DOWNLOADED = "downloaded"
+    CHECKED = "checked"
+    ACTIVATED = "activated"
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ async def fetch_release(
     policy: Policy | None = None,
     peers: Sequence[tuple[tuple[str, int], PeerSource]] = (),
     on_progress: Callable[[TorrentSnapshot], None] | None = None,
+    on_phase: Callable[[FetchPhase], None] | None = None,
     keep_per_channel: int = 2,
 ) -> FetchReport:
     """Download, verify and activate `release`; it stays in the swarm, seeding, afterwards.
@@ -66,6 +75,8 @@ async def fetch_release(
         policy: which files this box wants (default all).
         peers: addresses to connect to, with where they sit.
         on_progress: called with a snapshot about twice a second while downloading.
+        on_phase: told when the torrent is added (peers may be connected from then on), when
+            every piece is in, when the files passed their SHA-256 check, and when activated.
         keep_per_channel: releases kept per channel by the garbage collection after activation.
 
     Raises:
@@ -84,11 +95,14 @@ async def fetch_release(
         key, m.torrent, store.save_path(m.channel, m.version),
         wanted_paths={e.path for e in plan.wanted},
     )
+    phase = on_phase or (lambda _p: None)
+    phase(FetchPhase.STARTED)
     for endpoint, source in peers:
         swarm.connect_peer(key, endpoint, source)
     repaired: list[str] = []
     for _round in range(MAX_REPAIRS + 1):
         await _wait_with_progress(swarm, key, on_progress)
+        phase(FetchPhase.DOWNLOADED)
         bad = await store.averify_release(m, plan.wanted)
         if not bad:
             break
@@ -102,8 +116,10 @@ async def fetch_release(
               "(e.g. {path}); a peer may be serving bad data that matches the torrent but not "
               "the manifest").format(n=len(bad), channel=m.channel, v=m.version,
                                      r=MAX_REPAIRS, path=bad[0].path))
+    phase(FetchPhase.CHECKED)
     await trio.to_thread.run_sync(store.ingest, m, plan.wanted)
     await trio.to_thread.run_sync(store.activate, m)
+    phase(FetchPhase.ACTIVATED)
     gc = await trio.to_thread.run_sync(store.gc, keep_per_channel)
     snap = swarm.snapshot(key)
     return FetchReport(

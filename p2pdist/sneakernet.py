@@ -23,7 +23,7 @@ from pathlib import Path
 from keys import MAX_ROOT_BYTES, parse_root_envelope
 from manifest import MAX_ENVELOPE_BYTES, verify_manifest_with
 
-from .boxstate import BoxState
+from .boxstate import BoxState, root_file_version
 from .errors import ConfigError, StorageError
 from .i18n import _
 from .install import InstallReport, install_from_folder
@@ -115,8 +115,9 @@ def import_releases(store: Store, state: BoxState, path: Path, *, now: int | Non
     export = find_export(path)
     have = state.trusted_root(0).version
     newer = []
-    for p in sorted((export / "roots").glob("root.v*"),
-                    key=lambda p: int(p.name.removeprefix("root.v") or 0)):
+    found = [(v, p) for p in (export / "roots").iterdir()
+             if (v := root_file_version(p.name)) is not None]
+    for _v, p in sorted(found):
         data = p.read_bytes()[: MAX_ROOT_BYTES + 1]
         if parse_root_envelope(data)[1].version > have:
             newer.append(data)

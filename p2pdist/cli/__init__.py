@@ -67,6 +67,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from . import agent_cmd  # noqa: F401  (adds box init / box run)
     from .box_cmd import box_group, seed
     from .demo_cmd import demo
     from .keys_cmd import keys_group

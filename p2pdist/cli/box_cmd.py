@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from ..fetch import fetch_release, release_key
 from ..i18n import _
 from ..sample import parse_size
+from ..seeding import seed_active
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot, WanSchedule
 from ._common import console, human_size, read_file
@@ -82,27 +83,6 @@ async def _serve_until_signal() -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for _sig in signals:
             return
-
-
-async def _seed_active(swarm: Swarm, store: Store, skip: set[str]) -> list[str]:
-    """Add every active release of the store to the swarm, seeding (files were verified)."""
-    keys = []
-    for channel in store.channels():
-        version = store.active_version(channel)
-        if version is None:
-            continue
-        m = store.load_manifest(channel, version)
-        if m.torrent_name in skip:
-            continue
-        present = {f.path for f in m.files
-                   if (store.release_dir(channel, version) / f.path).is_file()}
-        # A complete release was verified before activation: seed without rechecking. A
-        # partial one (selective policy) is checked against its resume data or the disk.
-        complete = len(present) == len(m.files)
-        await swarm.add_torrent(m.torrent_name, m.torrent, store.save_path(channel, version),
-                                wanted_paths=None if complete else present, seed_mode=complete)
-        keys.append(m.torrent_name)
-    return keys
 
 
 @click.group("box")
@@ -167,7 +147,7 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
                                         moved=human_size(report.payload_download),
                                         s=report.seconds))
             if seed:
-                await _seed_active(swarm, store, skip={release_key(release)})
+                await seed_active(swarm, store, skip={release_key(release)})
                 _emit(as_json, "seeding")
                 await _serve_until_signal()
             await swarm.aclose()
@@ -197,7 +177,7 @@ def seed(data: Path, listen: str, lan_subnets: tuple[str, ...], wan_limit: tuple
         swarm = Swarm(config)
         async with trio.open_nursery() as nursery:
             await nursery.start(swarm.run)
-            keys = await _seed_active(swarm, store, skip=set())
+            keys = await seed_active(swarm, store, skip=set())
             if not keys:
                 raise ConfigError(_("{dir} has no active release to seed").format(dir=data))
             _emit(as_json, "listening", port=swarm.listen_port, torrents=keys)

@@ -76,7 +76,8 @@ def test_backoff_doubles_and_is_capped_then_resets_on_success() -> None:
     assert delays[:3] == [RETRY_MIN_S, 2 * RETRY_MIN_S, 4 * RETRY_MIN_S]
     assert max(d for d in delays if d is not None) == RETRY_MAX_S
     run(m, Input.MANIFEST, version=1)
-    run(m, Input.VERIFIED_NEW, Input.STARTED, Input.DOWNLOADED, Input.FILES_OK, Input.ACTIVATED, version=1)
+    run(m, Input.VERIFIED_NEW, Input.STARTED, Input.DOWNLOADED, Input.FILES_OK,
+        Input.ACTIVATED, version=1)
     assert m.failures == 0 and m.reason is None
 
 
@@ -90,7 +91,7 @@ def test_inputs_out_of_order_are_bugs() -> None:
 
 def test_every_phase_can_fail_or_leave_and_the_table_prints() -> None:
     reachable = {to for (_f, _i), (to, _o) in TRANSITIONS.items() if isinstance(to, Phase)}
-    assert {Phase.MANIFEST_FOUND, Phase.VERIFIED, Phase.DOWNLOADING, Phase.CHECKING, Phase.ACTIVATING,
-            Phase.SEEDING, Phase.FAILED} <= reachable
+    assert {Phase.MANIFEST_FOUND, Phase.VERIFIED, Phase.DOWNLOADING, Phase.CHECKING,
+            Phase.ACTIVATING, Phase.SEEDING, Phase.FAILED} <= reachable
     rows = transition_table()
     assert ("checking", "files ok", "activating", "activate") in rows

@@ -1,0 +1,362 @@
+"""The box daemon: one module that assembles the store, swarm, feed server, LAN discovery and
+control socket, and drives the update machine for each channel (Syncthing's `lib/syncthing`).
+
+Every few minutes (or at once when a neighbour advertises something newer, or a technician asks)
+the agent asks its seeders and LAN neighbours what they hold, verifies the best offer against
+its trust roots, fetches it through the swarm from whoever has it, checks and activates it, and
+keeps seeding. On a shared-uplink site only the elected box talks to the WAN; the others take
+from the LAN.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from keys import P2PDistError, TrustError
+from manifest import VerifiedRelease, verify_manifest_with
+
+from ..boxstate import BoxState
+from ..config import BoxConfig
+from ..control import serve_control, socket_path
+from ..errors import ConfigError
+from ..feeds import FeedInfo, serve_feed
+from ..fetch import FetchPhase, fetch_release, release_key
+from ..seeding import seed_active
+from ..store import Store
+from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot
+from ._feedsource import BoxFeedSource
+from ._machine import Input, Phase, UpdateMachine
+from ._site import StallWatch, elect
+from ._sources import Offer, Source, SourceFailure, ask
+
+log = logging.getLogger(__name__)
+
+PENALTY_S = 300.0
+PEER_REFRESH_S = 2.0
+MAX_LAN_SOURCES = 8
+
+
+@dataclass(frozen=True)
+class LanPeer:
+    """A LAN neighbour as the agent uses it (from discovery)."""
+
+    node_id: str
+    site: str
+    ip: str
+    feed_port: int
+    swarm_port: int
+    channels: dict[str, int]
+
+    @property
+    def feed_url(self) -> str:
+        host = f"[{self.ip}]" if ":" in self.ip else self.ip
+        return f"http://{host}:{self.feed_port}"
+
+
+class BoxAgent:
+    """The long-lived box process. Start with ``await nursery.start(agent.run)``."""
+
+    def __init__(self, data_dir: Path, config: BoxConfig, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.clock = clock
+        self.store = Store(data_dir)
+        self.state = BoxState(data_dir)
+        self.node_id = self.state.identity().keyid
+        self.machines = {c: UpdateMachine(active_version=self.store.active_version(c))
+                         for c in config.channels}
+        self.swarm = Swarm(SwarmConfig(
+            listen_interfaces=config.listen,
+            resume_dir=data_dir / "state" / "resume",
+            lan_subnets=config.lan,
+            wan_schedule=config.wan_schedule(),
+            resume_interval_s=5.0,
+        ))
+        self.policy = config.box_policy()
+        self.feed_port = 0
+        self.started_at = clock()
+        self.neighbours: dict[str, LanPeer] = {}
+        self.penalties: dict[str, float] = {}
+        self.seeding: dict[str, str] = {}  # channel -> swarm key
+        self.downloading: dict[str, str] = {}
+        self.wan_enabled: dict[str, bool] = {}
+        self.seeder_swarm: dict[str, tuple[str, int]] = {}  # seeder feed URL -> swarm address
+        self.last_errors: list[dict[str, Any]] = []
+        self._poke = trio.Event()
+        self._discovery: Any = None
+
+    # Lifecycle.
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.root = self.state.trusted_root(int(self.clock()))
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.swarm.run)
+            seeded = set(await seed_active(self.swarm, self.store))
+            for c in self.config.channels:
+                key = self._key_of_active(c)
+                if key in seeded:
+                    self.seeding[c] = key
+            source = BoxFeedSource(self.node_id, self.store, self.state, self.config.channels,
+                                   self.swarm.listen_port)
+            self.feed_port = await nursery.start(serve_feed, source, self.config.feed)
+            await nursery.start(serve_control, socket_path(self.data_dir), self.handle)
+            if self.config.mdns:
+                await self._start_discovery(nursery)
+            nursery.start_soon(self._update_loop)
+            task_status.started()
+
+    def _key_of_active(self, channel: str) -> str | None:
+        v = self.store.active_version(channel)
+        return self.store.load_manifest(channel, v).torrent_name if v is not None else None
+
+    async def _start_discovery(self, nursery: trio.Nursery) -> None:
+        from . import _lan
+
+        self._discovery = _lan.LanDiscovery(self)
+        await nursery.start(self._discovery.run)
+
+    def poke(self) -> None:
+        """Poll sources now (a neighbour has something newer, or a technician asked)."""
+        self._poke.set()
+
+    # The update loop.
+
+    async def _update_loop(self) -> None:
+        while True:
+            for channel in self.config.channels:
+                await self._update_channel(channel)
+            with trio.move_on_after(self._next_wait()):
+                await self._poke.wait()
+            self._poke = trio.Event()
+
+    def _next_wait(self) -> float:
+        wait = self.config.poll_interval_s
+        now = self.clock()
+        for m in self.machines.values():
+            if m.phase is Phase.FAILED and m.retry_at is not None:
+                wait = min(wait, max(1.0, m.retry_at - now))
+        return wait
+
+    async def _update_channel(self, channel: str) -> None:
+        m = self.machines[channel]
+        now = self.clock()
+        if m.phase is Phase.FAILED:
+            if not m.retry_due(now):
+                return
+            m.feed(Input.RETRY, now=now)
+        else:
+            m.feed(Input.POLL, now=now)
+        offers = await self._gather(channel)
+        for offer in sorted(offers, key=lambda o: -o.version_hint):
+            m.feed(Input.MANIFEST, version=offer.version_hint)
+            release = self._verify(offer)
+            if release is None:
+                continue
+            if not release.is_new:
+                m.feed(Input.VERIFIED_OLD)
+                continue
+            m.feed(Input.VERIFIED_NEW, version=release.manifest.version)
+            await self._download(channel, release, offer)
+            return
+
+    def _sources(self, channel: str) -> list[Source]:
+        now = self.clock()
+        out = [Source(url, lan=False) for url in self.config.seeders]
+        lan = [n for n in self.neighbours.values() if channel in n.channels]
+        lan.sort(key=lambda n: -n.channels.get(channel, 0))
+        out += [Source(n.feed_url, lan=True, node_id=n.node_id) for n in lan[:MAX_LAN_SOURCES]]
+        return [s for s in out if self.penalties.get(s.url, 0) <= now]
+
+    async def _gather(self, channel: str) -> list[Offer]:
+        results: list[Offer | SourceFailure | None] = []
+        root_version = self.root.version
+        newer = self.store.active_version(channel)
+
+        async def one(s: Source) -> None:
+            results.append(await ask(s, channel, root_version, newer, self._on_info))
+
+        async with trio.open_nursery() as nursery:
+            for s in self._sources(channel):
+                nursery.start_soon(one, s)
+        offers = []
+        for r in results:
+            if isinstance(r, SourceFailure):
+                self._note_error(r.source.url, r.reason)
+            elif r is not None:
+                offers.append(r)
+        return offers
+
+    def _on_info(self, source: Source, info: FeedInfo) -> None:
+        if not source.lan and info.swarm_port:
+            self.seeder_swarm[source.url] = (source.host, info.swarm_port)
+
+    def _verify(self, offer: Offer) -> VerifiedRelease | None:
+        now = int(self.clock())
+        channel_m = None
+        try:
+            if offer.roots:
+                self.root = self.state.accept_roots(list(offer.roots), now)
+            release = verify_manifest_with(offer.manifest, self.root, self.store.active_version,
+                                           now)
+            channel_m = self.machines.get(release.manifest.channel)
+            if channel_m is None:
+                raise ConfigError(f"{offer.source.url} offered channel "
+                                  f"{release.manifest.channel}, which this box does not follow")
+            return release
+        except (TrustError, ConfigError) as e:
+            self.penalties[offer.source.url] = self.clock() + PENALTY_S
+            self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
+            for m in self.machines.values():
+                if m.phase is Phase.MANIFEST_FOUND:
+                    m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
+            return None
+
+    async def _download(self, channel: str, release: VerifiedRelease, offer: Offer) -> None:
+        m = self.machines[channel]
+        key = release_key(release)
+        self.downloading[channel] = key
+
+        def on_phase(p: FetchPhase) -> None:
+            if p is FetchPhase.STARTED:
+                m.feed(Input.STARTED)
+                started.set()
+            elif p is FetchPhase.DOWNLOADED and m.phase is Phase.DOWNLOADING:
+                m.feed(Input.DOWNLOADED)
+            elif p is FetchPhase.CHECKED:
+                m.feed(Input.FILES_OK)
+            elif p is FetchPhase.ACTIVATED:
+                m.feed(Input.ACTIVATED, version=release.manifest.version)
+
+        started = trio.Event()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._feed_peers, channel, key, release, offer, started)
+                await fetch_release(self.swarm, self.store, release, policy=self.policy,
+                                    on_phase=on_phase)
+                nursery.cancel_scope.cancel()
+        except P2PDistError as e:
+            m.feed(Input.FAILED, now=self.clock(), reason=f"{type(e).__name__}: {e}")
+            self._note_error(channel, f"{type(e).__name__}: {e}")
+            if started.is_set():
+                await self.swarm.remove(key)
+            return
+        finally:
+            self.downloading.pop(channel, None)
+        old = self.seeding.get(channel)
+        self.seeding[channel] = key
+        if old and old != key:
+            await self.swarm.remove(old)
+        if self._discovery is not None:
+            self._discovery.advertise()
+
+    async def _feed_peers(self, channel: str, key: str, release: VerifiedRelease, offer: Offer,
+                          started: trio.Event) -> None:
+        """Connect LAN neighbours always, and WAN seeders only when this box should use the WAN:
+        its own-link mode, elected on its site, or its LAN download stalled."""
+        await started.wait()
+        dialled: set[tuple[str, int]] = set()
+        stall = StallWatch()
+        while True:
+            for n in list(self.neighbours.values()):
+                ep = (n.ip, n.swarm_port)
+                if n.swarm_port and ep not in dialled:
+                    dialled.add(ep)
+                    self.swarm.connect_peer(key, ep, PeerSource.LAN)
+            snap = self.swarm.snapshot(key)
+            use_wan = self._should_use_wan(stall.observe(snap.bytes_done, self.clock()))
+            self.wan_enabled[channel] = use_wan
+            if use_wan:
+                for ep in self._seeder_endpoints(release, offer):
+                    if ep not in dialled:
+                        dialled.add(ep)
+                        self.swarm.connect_peer(key, ep, PeerSource.SEEDER)
+            await trio.sleep(PEER_REFRESH_S)
+
+    def _should_use_wan(self, stalled: bool) -> bool:
+        if self.config.site_mode == "own-link" or stalled:
+            return True
+        return self.elected() == self.node_id
+
+    def elected(self) -> str:
+        site = [n.node_id for n in self.neighbours.values() if n.site == self.config.site]
+        return elect(self.node_id, site)
+
+    def _seeder_endpoints(self, release: VerifiedRelease, offer: Offer) -> list[tuple[str, int]]:
+        eps = []
+        for s in release.manifest.seeders:
+            host, _sep, port = s.swarm.rpartition(":")
+            if host and port.isdigit():
+                eps.append((host.strip("[]"), int(port)))
+        eps += self.seeder_swarm.values()
+        return list(dict.fromkeys(eps))
+
+    # Reporting.
+
+    def _note_error(self, where: str, reason: str) -> None:
+        log.warning("%s: %s", where, reason)
+        self.last_errors.append({"at": self.clock(), "where": where, "reason": reason})
+        del self.last_errors[:-20]
+
+    def status(self) -> dict[str, Any]:
+        channels = {}
+        for c, m in self.machines.items():
+            d: dict[str, Any] = m.describe()
+            key = self.downloading.get(c) or self.seeding.get(c)
+            if key is not None:
+                with contextlib.suppress(P2PDistError):
+                    d["torrent"] = snapshot_json(self.swarm.snapshot(key))
+            d["wan"] = self.wan_enabled.get(c)
+            channels[c] = d
+        return {
+            "node_id": self.node_id,
+            "site": self.config.site,
+            "site_mode": self.config.site_mode,
+            "elected": self.elected(),
+            "uptime_s": round(self.clock() - self.started_at, 1),
+            "swarm_port": self.swarm.listen_port,
+            "feed_port": self.feed_port,
+            "root_version": self.root.version,
+            "channels": channels,
+            "neighbours": len(self.neighbours),
+            "last_errors": self.last_errors[-5:],
+        }
+
+    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        cmd = req["cmd"]
+        if cmd == "status":
+            return self.status()
+        if cmd == "peers":
+            return {"torrents": {c: snapshot_json(self.swarm.snapshot(k))
+                                 for c, k in {**self.seeding, **self.downloading}.items()},
+                    "neighbours": [n.__dict__ for n in self.neighbours.values()]}
+        if cmd == "update":
+            self.poke()
+            return {"poked": True}
+        raise P2PDistError(f"unknown command {cmd!r}")
+
+
+def snapshot_json(s: TorrentSnapshot) -> dict[str, Any]:
+    left = max(0, s.bytes_wanted - s.bytes_done)
+    return {
+        "state": str(s.state),
+        "bytes_done": s.bytes_done,
+        "bytes_wanted": s.bytes_wanted,
+        "download_rate": s.download_rate,
+        "upload_rate": s.upload_rate,
+        "eta_s": round(left / s.download_rate) if s.download_rate > 0 and left else None,
+        "peers": {str(k): v for k, v in s.peers.items()},
+        "received": {str(k): v for k, v in s.received.items()},
+        "total_payload_upload": s.total_payload_upload,
+        "hash_failures": s.hash_failures,
+        "peer_bans": s.peer_bans,
+        "error": s.error,
+    }

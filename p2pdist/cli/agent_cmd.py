@@ -1,0 +1,97 @@
+"""`p2pdist box init` and `p2pdist box run`: set up a box and run its daemon."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from pathlib import Path
+
+import click
+import trio
+
+from keys import MAX_ROOT_BYTES
+
+from ..agent import BoxAgent
+from ..boxstate import BoxState
+from ..config import SITE_MODES, BoxConfig
+from ..i18n import _
+from ._common import console, read_file
+from .box_cmd import box_group
+
+DEFAULT_DATA = "/var/lib/p2pdist"
+data_option = click.option(
+    "--data", "data", type=click.Path(file_okay=False, path_type=Path),
+    envvar="P2PDIST_DATA", default=DEFAULT_DATA, show_default=True,
+    help="The box's data directory (or $P2PDIST_DATA).")
+
+
+@box_group.command("init")
+@data_option
+@click.option("--root", "root", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The trust root to pin (from the national center).")
+@click.option("--channel", "channels", multiple=True, required=True,
+              help="Channel to follow, e.g. national/winter-2027 (repeat).")
+@click.option("--seeder", "seeders", multiple=True, help="Seeder feed URL (repeat).")
+@click.option("--lan", "lan", multiple=True, help="LAN subnet, e.g. 192.168.1.0/24 (repeat).")
+@click.option("--wan-limit", "wan_limit", multiple=True,
+              help="WAN cap, e.g. '2Mbit@08:00-18:00' (repeat).")
+@click.option("--policy", "policy", multiple=True,
+              help="Which files: kinds=course,handbook / themes=... / exclude-themes=...")
+@click.option("--site", default="", help="Site (station) name; boxes of one site share the "
+                                           "uplink.")
+@click.option("--site-mode", type=click.Choice(SITE_MODES), default="shared-uplink",
+              show_default=True, help="own-link: every box may use the WAN.")
+@click.option("--listen", default="0.0.0.0:6881", show_default=True, help="Swarm address.")
+@click.option("--feed", default="0.0.0.0:8471", show_default=True, help="Feed HTTP address.")
+@click.option("--mdns/--no-mdns", default=True, help="LAN discovery (zeroconf).")
+@click.option("--mdns-interface", "mdns_interfaces", multiple=True,
+              help="Only these local IPs for mDNS (repeat).")
+@click.option("--poll", "poll_interval_s", type=float, default=300.0, show_default=True,
+              help="Seconds between polls of the seeders.")
+def init(data: Path, root: Path, channels: tuple[str, ...], seeders: tuple[str, ...],
+         lan: tuple[str, ...], wan_limit: tuple[str, ...], policy: tuple[str, ...], site: str,
+         site_mode: str, listen: str, feed: str, mdns: bool,
+         mdns_interfaces: tuple[str, ...], poll_interval_s: float) -> None:
+    """Pin the trust root, make the box's identity key and write DATA/box.toml."""
+    config = BoxConfig(channels=channels, seeders=seeders, site=site, site_mode=site_mode,
+                       lan=lan, wan_limit=wan_limit, policy=policy, listen=listen, feed=feed,
+                       mdns=mdns, mdns_interfaces=mdns_interfaces,
+                       poll_interval_s=poll_interval_s)
+    state = BoxState(data)
+    pinned = state.pin_root(read_file(root, _("trust root"), MAX_ROOT_BYTES))
+    box_id = state.identity().keyid
+    path = config.save(data)
+    console.print(_("box {id} initialised in {dir} (trust root v{v}, config {cfg})").format(
+        id=box_id[:16], dir=data, v=pinned.version, cfg=path))
+
+
+@box_group.command("run")
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON 'ready' line when up.")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def run(data: Path, as_json: bool, verbose: bool) -> None:
+    """Run the box daemon: poll, verify, download, activate, seed; until SIGTERM / Ctrl-C."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = BoxConfig.load(data)
+    agent = BoxAgent(data, config)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(agent.run)
+            ready = {"event": "ready", "node_id": agent.node_id,
+                     "swarm_port": agent.swarm.listen_port, "feed_port": agent.feed_port}
+            if as_json:
+                click.echo(json.dumps(ready))
+            else:
+                console.print(_("box {id} running: swarm port {sp}, feed port {fp}").format(
+                    id=agent.node_id[:16], sp=agent.swarm.listen_port, fp=agent.feed_port))
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _sig in signals:
+                    break
+            await agent.swarm.aclose()
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
