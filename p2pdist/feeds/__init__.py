@@ -1,0 +1,23 @@
+"""Feeds: the small HTTP API every box and seeder answers, and the client that fetches from it.
+
+A box updates from a LAN neighbour exactly as from a seeder: `serve_feed` publishes a node's trust
+roots, latest signed manifests and check-in intake; `FeedClient` fetches them size-capped,
+time-limited and retried, with every failure in the transfer error family. Nothing here trusts
+what it moves: the trust layer verifies every root and manifest afterwards.
+"""
+
+from ._api import MAX_CHECKIN_BYTES, FeedInfo, Role
+from ._client import FeedClient
+from ._errors import BadResponseError, ResponseTooLargeError
+from ._server import FeedSource, serve_feed
+
+__all__ = [
+    "MAX_CHECKIN_BYTES",
+    "BadResponseError",
+    "FeedClient",
+    "FeedInfo",
+    "FeedSource",
+    "ResponseTooLargeError",
+    "Role",
+    "serve_feed",
+]
