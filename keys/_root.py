@@ -293,15 +293,19 @@ def verify_next_root(trusted: Root, data: bytes) -> Root:
         RootChainError: the version is not `trusted.version + 1`.
         TrustError: signatures do not meet both thresholds (old keys and new keys).
     """
-    env, new = parse_root_envelope(data)
+    # The keys already trusted vouch for the bytes before the body is decoded (sign bytes, then
+    # decode): an unauthenticated document never reaches the decoder.
+    env = Envelope.decode(data, "trust root", MAX_ROOT_BYTES, MAX_ROOT_BYTES)
+    require_threshold(
+        env, trusted.root_keys(), trusted.root_threshold,
+        f"the next trust root after v{trusted.version} (signatures by v{trusted.version}'s "
+        "root keys)",
+    )
+    new = Root.decode_body(env.signed, envelope=bytes(data))
     if new.version != trusted.version + 1:
         raise RootChainError(
             f"expected trust root v{trusted.version + 1}, got v{new.version}"
         )
-    require_threshold(
-        env, trusted.root_keys(), trusted.root_threshold,
-        f"trust root v{new.version} (signatures by v{trusted.version}'s root keys)",
-    )
     require_threshold(
         env, new.root_keys(), new.root_threshold,
         f"trust root v{new.version} (signatures by its own root keys)",

@@ -27,7 +27,23 @@ def _decode(torrent: bytes) -> dict[bytes, Any]:
         raise TorrentMismatchError(f"the manifest's torrent is not valid bencode ({e})") from e
     if not isinstance(obj, dict):
         raise TorrentMismatchError("the manifest's torrent is not a bencoded dictionary")
+    # libtorrent refuses unsorted or repeated keys; bencodepy accepts them. Requiring the
+    # canonical re-encoding makes this check at least as strict as the loader that follows.
+    if bencodepy.encode(obj) != torrent:
+        raise TorrentMismatchError("the manifest's torrent is not canonical bencode (unsorted or "
+                                   "repeated keys, or non-minimal integers)")
     return obj
+
+
+def _segment(raw: bytes, what: str) -> str:
+    """One path segment of the torrent, held to the manifest's own segment rules."""
+    try:
+        seg = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TorrentMismatchError(f"torrent {what} has a non-UTF-8 name") from None
+    if seg in ("", ".", "..") or "/" in seg or "\\" in seg or "\0" in seg:
+        raise TorrentMismatchError(f"torrent {what} has an unsafe name {seg!r}")
+    return seg
 
 
 def _walk_tree(node: Any, prefix: list[str], out: dict[str, tuple[int, bytes]]) -> None:
@@ -40,16 +56,12 @@ def _walk_tree(node: Any, prefix: list[str], out: dict[str, tuple[int, bytes]]) 
             if len(prefix) == 0 or set(child) - {b"length", b"pieces root", b"attr"}:
                 raise TorrentMismatchError("torrent file tree has a malformed file entry")
             length = child.get(b"length")
-            root = child.get(b"pieces root", _EMPTY_ROOT)
+            root = child.get(b"pieces root", _EMPTY_ROOT if length == 0 else None)
             if type(length) is not int or not isinstance(root, bytes) or len(root) != 32:
                 raise TorrentMismatchError("torrent file tree has a malformed file entry")
             out["/".join(prefix)] = (length, root)
             continue
-        try:
-            seg = name.decode("utf-8")
-        except UnicodeDecodeError:
-            raise TorrentMismatchError("torrent file tree has a non-UTF-8 name") from None
-        _walk_tree(child, [*prefix, seg], out)
+        _walk_tree(child, [*prefix, _segment(name, "file tree")], out)
 
 
 def _v1_files(info: dict[bytes, Any]) -> dict[str, int]:
@@ -65,10 +77,7 @@ def _v1_files(info: dict[bytes, Any]) -> dict[str, int]:
             raise TorrentMismatchError("torrent v1 file list is malformed")
         if b"p" in attr:
             continue
-        try:
-            segs = [s.decode("utf-8") for s in path if isinstance(s, bytes)]
-        except UnicodeDecodeError:
-            raise TorrentMismatchError("torrent v1 file list has a non-UTF-8 name") from None
+        segs = [_segment(s, "v1 file list") for s in path if isinstance(s, bytes)]
         if len(segs) != len(path) or not segs:
             raise TorrentMismatchError("torrent v1 file list is malformed")
         key = "/".join(segs)

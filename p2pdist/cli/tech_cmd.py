@@ -180,3 +180,32 @@ def library(data: Path, as_json: bool) -> None:
             table.add_row(g["theme"], "\n".join(t["title"] for t in g["titles"]),
                           human_duration(g["duration"]))
         console.print(table)
+
+
+@click.command("doctor")
+@data_option
+@json_option
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a support bundle (tar.gz, no private keys) to this file.")
+def doctor(data: Path, as_json: bool, report: Path | None) -> None:
+    """Check the box: clock, disk, permissions, trust root, seeders, mDNS, swarm, daemon."""
+    from ..doctor import Verdict, run_checks, write_report
+
+    checks = run_checks(data)
+    if report is not None:
+        write_report(data, checks, report)
+    if as_json:
+        _print_json({"checks": [{"name": c.name, "verdict": str(c.verdict), "detail": c.detail,
+                                 "hint": c.hint} for c in checks],
+                     "report": str(report) if report else None})
+    else:
+        colours = {Verdict.PASS: "green", Verdict.WARN: "yellow", Verdict.FAIL: "red"}
+        table = Table(_("check"), _("result"), _("detail"), _("what to do"))
+        for c in checks:
+            col = colours[c.verdict]
+            table.add_row(c.name, f"[{col}]{c.verdict}[/{col}]", c.detail, c.hint)
+        console.print(table)
+        if report is not None:
+            console.print(_("support bundle written to {path}").format(path=report))
+    if any(c.verdict is Verdict.FAIL for c in checks):
+        raise SystemExit(1)
