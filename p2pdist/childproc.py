@@ -93,6 +93,21 @@ class Child:
             if ev.get("event") == kind and (where is None or where(ev)):
                 return ev
 
+    def latest(self, kind: str, settle_s: float) -> Event | None:
+        """Read events for `settle_s` seconds and return the newest of `kind` seen so far
+        (periodic reports such as a seeder's stats)."""
+        deadline = time.monotonic() + settle_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                ev = self._events.get(timeout=left)
+            except queue.Empty:
+                break
+            if ev is None:
+                self._events.put(None)
+                break
+            self.events.append(ev)
+        return next((e for e in reversed(self.events) if e.get("event") == kind), None)
+
     def wait_exit(self, timeout: float) -> int:
         try:
             return self.proc.wait(timeout)

@@ -68,14 +68,14 @@ def swarm_options(f: Any) -> Any:
     return f
 
 
-def _swarm_config(data: Path, listen: str, lan: tuple[str, ...],
-                  wan: tuple[str, ...]) -> SwarmConfig:
+def _swarm_config(data: Path, listen: str, lan: tuple[str, ...], wan: tuple[str, ...],
+                  resume_interval_s: float = 1.0) -> SwarmConfig:
     return SwarmConfig(
         listen_interfaces=listen,
         resume_dir=data / "state" / "resume",
         lan_subnets=lan,
         wan_schedule=WanSchedule.parse(wan) if wan else WanSchedule(),
-        resume_interval_s=1.0,
+        resume_interval_s=resume_interval_s,
     )
 
 
@@ -103,11 +103,13 @@ def box_group() -> None:
 @click.option("--seed/--no-seed", default=False, help="Keep seeding after activation.")
 @click.option("--reserve", default="256MiB", show_default=True,
               help="Free space to leave on the data disk.")
+@click.option("--resume-interval", type=float, default=1.0, show_default=True,
+              help="Seconds between resume-data saves (what a power cut can lose).")
 @swarm_options
 def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple[str, ...],
           lan_peers: tuple[str, ...], policy: tuple[str, ...], seed: bool, reserve: str,
-          listen: str, lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...],
-          as_json: bool) -> None:
+          resume_interval: float, listen: str, lan_subnets: tuple[str, ...],
+          wan_limit: tuple[str, ...], as_json: bool) -> None:
     """Verify MANIFEST_FILE, fetch it from peers into the store, verify the files, activate."""
     now = int(time.time())
     root = load_roots(roots, now)
@@ -117,7 +119,7 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
     endpoints = [(parse_endpoint(p), PeerSource.SEEDER) for p in peers]
     endpoints += [(parse_endpoint(p), PeerSource.LAN) for p in lan_peers]
     release = verify_manifest_with(blob, root, store.active_version, now)
-    config = _swarm_config(data, listen, lan_subnets, wan_limit)
+    config = _swarm_config(data, listen, lan_subnets, wan_limit, resume_interval)
 
     async def main() -> None:
         swarm = Swarm(config)

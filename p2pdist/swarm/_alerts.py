@@ -84,7 +84,9 @@ class ResumeData:
     """Resume data requested with `save_resume_data` is ready."""
 
     key: str
-    params: lt.add_torrent_params  # a copy owned by Python, valid after the alert is gone
+    data: bytes
+    """Encoded at once: `alert.params` points into the alert, which the next `pop_alerts`
+    frees (Boost.Python returns class members by internal reference), so keeping it crashed."""
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,7 @@ class AlertState:
         return [TorrentNote(facts.key, logging.WARNING, message.format(reason=a.error.message()))]
 
     def _on_resume_data(self, a: Any, facts: TorrentFacts) -> list[Notice]:
-        return [ResumeData(facts.key, a.params)]
+        return [ResumeData(facts.key, bytes(lt.write_resume_data_buf(a.params)))]
 
     def _on_resume_failed(self, a: Any, facts: TorrentFacts) -> list[Notice]:
         return [ResumeFailed(facts.key, a.error.message())]

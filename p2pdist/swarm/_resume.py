@@ -26,14 +26,13 @@ def resume_path(resume_dir: Path, key: str) -> Path:
     return resume_dir / f"{key}{SUFFIX}"
 
 
-def encode(params: lt.add_torrent_params, *, complete: bool) -> bytes:
+def encode(data: bytes, *, complete: bool) -> bytes:
     """Bencoded resume data; for complete torrents without the merkle trees.
 
     v2 resume data carries the full merkle tree (~1.9 MB per GB). A complete torrent does not
     need it: the tree is rebuilt from the .torrent's piece layers, and libtorrent came back
     seeding without a recheck in measurements. Partial torrents keep theirs.
     """
-    data = bytes(lt.write_resume_data_buf(params))
     if not complete:
         return data
     decoded = cast(dict[bytes, Any], lt.bdecode(data))

@@ -513,7 +513,7 @@ class Swarm:
                 )
             path = _resume.resume_path(self._config.resume_dir, t.key)
             try:
-                await trio.to_thread.run_sync(_encode_and_write, path, result.params, complete)
+                await trio.to_thread.run_sync(_encode_and_write, path, result.data, complete)
             except OSError as e:
                 raise StorageError(
                     _("cannot write resume file {path}: {e}").format(path=path, e=e)
@@ -678,8 +678,8 @@ class Swarm:
         return t
 
 
-def _encode_and_write(path: Path, params: lt.add_torrent_params, complete: bool) -> None:
-    _resume.write_atomic(path, _resume.encode(params, complete=complete))
+def _encode_and_write(path: Path, data: bytes, complete: bool) -> None:
+    _resume.write_atomic(path, _resume.encode(data, complete=complete))
 
 
 def _parse_ip(text: str) -> IPAddress:

@@ -60,8 +60,9 @@ class Procs:
         self.children.append(c)
         return c
 
-    def seeder(self, data: Path, ip: str = "127.0.0.1") -> tuple[Child, int]:
-        c = self.start("seed", "--data", data, "--listen", f"{ip}:0", "--json", name="seeder")
+    def seeder(self, data: Path, ip: str = "127.0.0.1", *extra: str) -> tuple[Child, int]:
+        c = self.start("seed", "--data", data, "--listen", f"{ip}:0", "--json", *extra,
+                       name="seeder")
         return c, int(c.wait_event("listening", 30)["port"])
 
     def box(self, w: World, data: Path, ip: str, *extra: str | Path, which: int = 1,

@@ -119,8 +119,10 @@ def test_torrent_error_is_a_transfer_error() -> None:
 def test_resume_and_delete_results() -> None:
     state = tracked()
     params = lt.add_torrent_params()
+    params.save_path = "/data/releases"
     [ready] = state.dispatch(fake(lt.save_resume_data_alert, handle=H, params=params))
-    assert isinstance(ready, ResumeData) and ready.params is params
+    assert isinstance(ready, ResumeData)
+    assert lt.read_resume_data(ready.data).save_path == "/data/releases"
     failed = fake(
         lt.save_resume_data_failed_alert,
         handle=H,
