@@ -42,6 +42,7 @@ class BoxConfig:
     mdns: bool = True
     mdns_interfaces: tuple[str, ...] = ()
     poll_interval_s: float = 300.0
+    utp: bool = False
 
     def __post_init__(self) -> None:
         if not self.channels:

@@ -33,6 +33,7 @@ from ..seeding import seed_active
 from ..store import Store
 from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot
 from ._feedsource import BoxFeedSource
+from ._lan import LanDiscovery
 from ._machine import Input, Phase, UpdateMachine
 from ._site import StallWatch, elect
 from ._sources import Offer, Source, SourceFailure, ask
@@ -80,6 +81,7 @@ class BoxAgent:
             lan_subnets=config.lan,
             wan_schedule=config.wan_schedule(),
             resume_interval_s=5.0,
+            enable_utp=config.utp,
         ))
         self.policy = config.box_policy()
         self.feed_port = 0
@@ -92,7 +94,7 @@ class BoxAgent:
         self.seeder_swarm: dict[str, tuple[str, int]] = {}  # seeder feed URL -> swarm address
         self.last_errors: list[dict[str, Any]] = []
         self._poke = trio.Event()
-        self._discovery: Any = None
+        self._discovery: LanDiscovery | None = None
 
     # Lifecycle.
 
@@ -119,9 +121,7 @@ class BoxAgent:
         return self.store.load_manifest(channel, v).torrent_name if v is not None else None
 
     async def _start_discovery(self, nursery: trio.Nursery) -> None:
-        from . import _lan
-
-        self._discovery = _lan.LanDiscovery(self)
+        self._discovery = LanDiscovery(self)
         await nursery.start(self._discovery.run)
 
     def poke(self) -> None:
@@ -214,6 +214,8 @@ class BoxAgent:
             return release
         except (TrustError, ConfigError) as e:
             self.penalties[offer.source.url] = self.clock() + PENALTY_S
+            if offer.source.lan and self._discovery is not None:
+                self._discovery.penalize(offer.source.node_id, PENALTY_S)
             self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
             for m in self.machines.values():
                 if m.phase is Phase.MANIFEST_FOUND:
@@ -229,6 +231,8 @@ class BoxAgent:
             if p is FetchPhase.STARTED:
                 m.feed(Input.STARTED)
                 started.set()
+                if self._discovery is not None:
+                    self._discovery.advertise()  # neighbours may take pieces from us already
             elif p is FetchPhase.DOWNLOADED and m.phase is Phase.DOWNLOADING:
                 m.feed(Input.DOWNLOADED)
             elif p is FetchPhase.CHECKED:
@@ -337,7 +341,8 @@ class BoxAgent:
         if cmd == "peers":
             return {"torrents": {c: snapshot_json(self.swarm.snapshot(k))
                                  for c, k in {**self.seeding, **self.downloading}.items()},
-                    "neighbours": [n.__dict__ for n in self.neighbours.values()]}
+                    "neighbours": [{**n.__dict__, "role": "box"}
+                                   for n in self.neighbours.values()]}
         if cmd == "update":
             self.poke()
             return {"poked": True}

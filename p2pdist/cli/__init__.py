@@ -74,7 +74,7 @@ def _register() -> None:
     from .release_cmd import release_group
     from .sample_cmd import sample
     from .sneakernet_cmd import export, import_
-    from .tech_cmd import doctor, library, peers, status, verify
+    from .tech_cmd import discover, doctor, library, peers, status, verify
 
     cli.add_command(keys_group)
     cli.add_command(release_group)
@@ -84,7 +84,7 @@ def _register() -> None:
     cli.add_command(seed)
     cli.add_command(export)
     cli.add_command(import_)
-    for command in (status, peers, verify, library, doctor):
+    for command in (status, peers, discover, verify, library, doctor):
         cli.add_command(command)
 
 

@@ -63,14 +63,18 @@ def swarm_options(f: Any) -> Any:
         click.option("--wan-limit", "wan_limit", multiple=True,
                      help="WAN cap, e.g. '2Mbit@08:00-18:00' (repeat)."),
         click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout."),
+        click.option("--utp/--no-utp", default=False, show_default=True,
+                     help="uTP besides TCP (yields to other traffic on a shared uplink, but "
+                          "costs CPU: ~10x slower than TCP on loopback here)."),
     ]):
         f = opt(f)
     return f
 
 
 def _swarm_config(data: Path, listen: str, lan: tuple[str, ...], wan: tuple[str, ...],
-                  resume_interval_s: float = 1.0) -> SwarmConfig:
+                  utp: bool, resume_interval_s: float = 1.0) -> SwarmConfig:
     return SwarmConfig(
+        enable_utp=utp,
         listen_interfaces=listen,
         resume_dir=data / "state" / "resume",
         lan_subnets=lan,
@@ -109,7 +113,7 @@ def box_group() -> None:
 def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple[str, ...],
           lan_peers: tuple[str, ...], policy: tuple[str, ...], seed: bool, reserve: str,
           resume_interval: float, listen: str, lan_subnets: tuple[str, ...],
-          wan_limit: tuple[str, ...], as_json: bool) -> None:
+          wan_limit: tuple[str, ...], as_json: bool, utp: bool) -> None:
     """Verify MANIFEST_FILE, fetch it from peers into the store, verify the files, activate."""
     now = int(time.time())
     root = load_roots(roots, now)
@@ -119,7 +123,7 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
     endpoints = [(parse_endpoint(p), PeerSource.SEEDER) for p in peers]
     endpoints += [(parse_endpoint(p), PeerSource.LAN) for p in lan_peers]
     release = verify_manifest_with(blob, root, store.active_version, now)
-    config = _swarm_config(data, listen, lan_subnets, wan_limit, resume_interval)
+    config = _swarm_config(data, listen, lan_subnets, wan_limit, utp, resume_interval)
 
     async def main() -> None:
         swarm = Swarm(config)
@@ -170,10 +174,10 @@ async def _report_stats(swarm: Swarm, keys: list[str]) -> None:
               required=True, help="A data directory with active releases.")
 @swarm_options
 def seed(data: Path, listen: str, lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...],
-         as_json: bool) -> None:
+         as_json: bool, utp: bool) -> None:
     """Seed every active release of a data directory until stopped (SIGTERM / Ctrl-C)."""
     store = Store(data)
-    config = _swarm_config(data, listen, lan_subnets, wan_limit)
+    config = _swarm_config(data, listen, lan_subnets, wan_limit, utp)
 
     async def main() -> None:
         swarm = Swarm(config)

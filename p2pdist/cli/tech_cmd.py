@@ -209,3 +209,41 @@ def doctor(data: Path, as_json: bool, report: Path | None) -> None:
             console.print(_("support bundle written to {path}").format(path=report))
     if any(c.verdict is Verdict.FAIL for c in checks):
         raise SystemExit(1)
+
+
+@click.command("discover")
+@data_option
+@json_option
+@click.option("--seconds", type=float, default=3.0, show_default=True,
+              help="How long to listen when the daemon is not running.")
+@click.option("--interface", "interfaces", multiple=True,
+              help="Local IP to listen on (repeat; default: all).")
+def discover(data: Path, as_json: bool, seconds: float, interfaces: tuple[str, ...]) -> None:
+    """Neighbours seen on the LAN (asks the daemon, or listens itself when it is not running)."""
+    import trio
+
+    from ..control import DaemonNotRunningError
+    from ..discovery import scan
+
+    source = "daemon"
+    try:
+        found = request(data, "peers")["neighbours"]
+    except DaemonNotRunningError:
+        source = "scan"
+        neighbours = trio.run(scan, list(interfaces) or None, seconds)
+        found = [{"node_id": n.advert.node_id, "role": n.advert.role, "site": n.advert.site,
+                  "ip": n.advert.addresses[0] if n.advert.addresses else "",
+                  "feed_port": n.advert.feed_port, "swarm_port": n.advert.swarm_port,
+                  "channels": dict(n.advert.channels)} for n in neighbours]
+    if as_json:
+        _print_json({"source": source, "neighbours": found})
+        return
+    table = Table(_("neighbour"), _("role"), _("site"), _("address"), _("channels"))
+    for n in found:
+        table.add_row(n["node_id"][:12], n.get("role", "box"), n["site"],
+                      f"{n['ip']}:{n['feed_port']}",
+                      ", ".join(f"{c} v{v}" for c, v in n["channels"].items()))
+    console.print(table)
+    console.print(_("{n} neighbour(s) ({how})").format(
+        n=len(found), how=_("from the daemon") if source == "daemon" else
+        _("listened {s:.0f}s").format(s=seconds)))
