@@ -65,6 +65,7 @@ async def fetch_release(
     on_progress: Callable[[TorrentSnapshot], None] | None = None,
     on_phase: Callable[[FetchPhase], None] | None = None,
     keep_per_channel: int = 2,
+    pex: bool = True,
 ) -> FetchReport:
     """Download, verify and activate `release`; it stays in the swarm, seeding, afterwards.
 
@@ -78,6 +79,7 @@ async def fetch_release(
         on_phase: told when the torrent is added (peers may be connected from then on), when
             every piece is in, when the files passed their SHA-256 check, and when activated.
         keep_per_channel: releases kept per channel by the garbage collection after activation.
+        pex: let libtorrent exchange peer lists for this torrent (see `Swarm.add_torrent`).
 
     Raises:
         DiskFullError: not enough room for the files to fetch (checked before any download).
@@ -93,7 +95,7 @@ async def fetch_release(
     )
     await swarm.add_torrent(
         key, m.torrent, store.save_path(m.channel, m.version),
-        wanted_paths={e.path for e in plan.wanted},
+        wanted_paths={e.path for e in plan.wanted}, pex=pex,
     )
     phase = on_phase or (lambda _p: None)
     phase(FetchPhase.STARTED)

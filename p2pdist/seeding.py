@@ -6,7 +6,8 @@ from .store import Store
 from .swarm import Swarm
 
 
-async def seed_active(swarm: Swarm, store: Store, skip: set[str] | None = None) -> list[str]:
+async def seed_active(swarm: Swarm, store: Store, skip: set[str] | None = None, *,
+                      pex: bool = True) -> list[str]:
     """Add every active release of `store` to `swarm` (except keys in `skip`); return the keys.
 
     A complete release was verified before activation, so it seeds without a recheck; a partial
@@ -24,6 +25,7 @@ async def seed_active(swarm: Swarm, store: Store, skip: set[str] | None = None) 
                    if (store.release_dir(channel, version) / f.path).is_file()}
         complete = len(present) == len(m.files)
         await swarm.add_torrent(m.torrent_name, m.torrent, store.save_path(channel, version),
-                                wanted_paths=None if complete else present, seed_mode=complete)
+                                wanted_paths=None if complete else present, seed_mode=complete,
+                                pex=pex)
         keys.append(m.torrent_name)
     return keys

@@ -84,6 +84,9 @@ class BoxAgent:
             enable_utp=config.utp,
         ))
         self.policy = config.box_policy()
+        # On a shared uplink, LAN peers come from mDNS and WAN peers only through the elected
+        # box; peer exchange would hand every box the WAN addresses and undo the election.
+        self.pex = config.site_mode == "own-link"
         self.feed_port = 0
         self.started_at = clock()
         self.neighbours: dict[str, LanPeer] = {}
@@ -102,7 +105,7 @@ class BoxAgent:
         self.root = self.state.trusted_root(int(self.clock()))
         async with trio.open_nursery() as nursery:
             await nursery.start(self.swarm.run)
-            seeded = set(await seed_active(self.swarm, self.store))
+            seeded = set(await seed_active(self.swarm, self.store, pex=self.pex))
             for c in self.config.channels:
                 key = self._key_of_active(c)
                 if key in seeded:
@@ -245,7 +248,7 @@ class BoxAgent:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._feed_peers, channel, key, release, offer, started)
                 await fetch_release(self.swarm, self.store, release, policy=self.policy,
-                                    on_phase=on_phase)
+                                    on_phase=on_phase, pex=self.pex)
                 nursery.cancel_scope.cancel()
         except P2PDistError as e:
             m.feed(Input.FAILED, now=self.clock(), reason=f"{type(e).__name__}: {e}")

@@ -208,6 +208,7 @@ class Swarm:
         *,
         wanted_paths: Set[str] | None = None,
         seed_mode: bool = False,
+        pex: bool = True,
     ) -> None:
         """Add a torrent under `key` and start it.
 
@@ -223,6 +224,8 @@ class Swarm:
             seed_mode: the caller vouches the files are complete (just built or verified): seed
                 without checking. Pieces are still verified lazily when first sent. Only for
                 the whole torrent (not with `wanted_paths`).
+            pex: exchange peer lists (ut_pex). Off for boxes that must not learn WAN peers
+                from LAN neighbours (a shared uplink where only the elected box uses the WAN).
 
         Raises:
             ValueError: bad key, key in use, torrent already added, invalid torrent, unknown
@@ -240,7 +243,7 @@ class Swarm:
         if key in self._torrents or key in self._deletions:
             raise ValueError(_("torrent key {key!r} is already in use").format(key=key))
         atp = await trio.to_thread.run_sync(
-            self._params, key, torrent, save_path, wanted_paths, seed_mode
+            self._params, key, torrent, save_path, wanted_paths, seed_mode, pex
         )
         rt = self._require_running()
         if key in self._torrents or key in self._deletions:
@@ -259,6 +262,7 @@ class Swarm:
         save_path: Path,
         wanted_paths: Set[str] | None,
         seed_mode: bool,
+        pex: bool,
     ) -> lt.add_torrent_params:
         """add_torrent_params for `add_torrent` (worker thread: parses and reads files)."""
         try:
@@ -284,6 +288,8 @@ class Swarm:
         flags |= lt.torrent_flags.duplicate_is_error
         if seed_mode:
             flags |= lt.torrent_flags.seed_mode
+        if not pex:
+            flags |= lt.torrent_flags.disable_pex
         atp.flags = flags
         return atp
 
