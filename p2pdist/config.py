@@ -32,6 +32,8 @@ class BoxConfig:
 
     channels: tuple[str, ...]
     seeders: tuple[str, ...] = ()
+    neighbours: tuple[str, ...] = ()
+    """Feed URLs of same-site boxes, for LANs where multicast (mDNS) is filtered."""
     site: str = ""
     site_mode: str = "shared-uplink"
     lan: tuple[str, ...] = ()
@@ -50,10 +52,10 @@ class BoxConfig:
         for c in self.channels:
             if not is_valid_channel(c):
                 raise ConfigError(_("channel {c!r} is not a valid channel name").format(c=c))
-        for url in self.seeders:
+        for url in (*self.seeders, *self.neighbours):
             if not url.startswith(("http://", "https://")):
-                raise ConfigError(_("seeder {url!r} must be an http:// or https:// URL")
-                                  .format(url=url))
+                raise ConfigError(_("{url!r} must be an http:// or https:// URL (seeders, "
+                                    "neighbours)").format(url=url))
         if self.site_mode not in SITE_MODES:
             raise ConfigError(_("site_mode must be one of {modes}").format(
                 modes=", ".join(SITE_MODES)))

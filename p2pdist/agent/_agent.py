@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import trio
 
@@ -27,7 +28,7 @@ from ..boxstate import BoxState
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..errors import ConfigError
-from ..feeds import FeedInfo, serve_feed
+from ..feeds import FeedClient, FeedInfo, serve_feed
 from ..fetch import FetchPhase, fetch_release, release_key
 from ..seeding import seed_active
 from ..store import Store
@@ -41,6 +42,7 @@ from ._sources import Offer, Source, SourceFailure, ask
 log = logging.getLogger(__name__)
 
 PENALTY_S = 300.0
+STATIC_NEIGHBOUR_INTERVAL_S = 5.0
 PEER_REFRESH_S = 2.0
 MAX_LAN_SOURCES = 8
 
@@ -116,6 +118,8 @@ class BoxAgent:
             await nursery.start(serve_control, socket_path(self.data_dir), self.handle)
             if self.config.mdns:
                 await self._start_discovery(nursery)
+            if self.config.neighbours:
+                nursery.start_soon(self._static_neighbours_loop)
             nursery.start_soon(self._update_loop)
             task_status.started()
 
@@ -126,6 +130,35 @@ class BoxAgent:
     async def _start_discovery(self, nursery: trio.Nursery) -> None:
         self._discovery = LanDiscovery(self)
         await nursery.start(self._discovery.run)
+
+    async def _static_neighbours_loop(self) -> None:
+        """Configured neighbours (no multicast on the LAN): ask each for its identity and
+        holdings, and treat them as discovery would."""
+        known: dict[str, str] = {}  # url -> node id
+        while True:
+            for url in self.config.neighbours:
+                try:
+                    with trio.fail_after(10):
+                        async with FeedClient(url, timeout_s=3, retries=0) as client:
+                            info = await client.info()
+                except (P2PDistError, trio.TooSlowError):
+                    if url in known:
+                        self.neighbours.pop(known.pop(url), None)
+                    continue
+                host = urlsplit(url).hostname or ""
+                port = urlsplit(url).port or 80
+                old = self.neighbours.get(info.node_id)
+                self.neighbours[info.node_id] = LanPeer(info.node_id, self.config.site, host,
+                                                        port, info.swarm_port,
+                                                        dict(info.channels))
+                known[url] = info.node_id
+                self.swarm.register_lan_peer(host)
+                for c, v in info.channels.items():
+                    m = self.machines.get(c)
+                    if m is not None and (m.active_version or 0) < v and (
+                            old is None or old.channels.get(c) != v):
+                        self.poke()
+            await trio.sleep(STATIC_NEIGHBOUR_INTERVAL_S)
 
     def poke(self) -> None:
         """Poll sources now (a neighbour has something newer, or a technician asked)."""

@@ -34,6 +34,8 @@ data_option = click.option(
 @click.option("--channel", "channels", multiple=True, required=True,
               help="Channel to follow, e.g. national/winter-2027 (repeat).")
 @click.option("--seeder", "seeders", multiple=True, help="Seeder feed URL (repeat).")
+@click.option("--neighbour", "neighbours", multiple=True,
+              help="Feed URL of a same-site box, where the LAN filters mDNS (repeat).")
 @click.option("--lan", "lan", multiple=True, help="LAN subnet, e.g. 192.168.1.0/24 (repeat).")
 @click.option("--wan-limit", "wan_limit", multiple=True,
               help="WAN cap, e.g. '2Mbit@08:00-18:00' (repeat).")
@@ -50,15 +52,17 @@ data_option = click.option(
               help="Only these local IPs for mDNS (repeat).")
 @click.option("--poll", "poll_interval_s", type=float, default=300.0, show_default=True,
               help="Seconds between polls of the seeders.")
+@click.option("--utp/--no-utp", default=False, show_default=True,
+              help="uTP besides TCP (yields on a busy uplink; costs CPU).")
 def init(data: Path, root: Path, channels: tuple[str, ...], seeders: tuple[str, ...],
-         lan: tuple[str, ...], wan_limit: tuple[str, ...], policy: tuple[str, ...], site: str,
-         site_mode: str, listen: str, feed: str, mdns: bool,
-         mdns_interfaces: tuple[str, ...], poll_interval_s: float) -> None:
+         neighbours: tuple[str, ...], lan: tuple[str, ...], wan_limit: tuple[str, ...],
+         policy: tuple[str, ...], site: str, site_mode: str, listen: str, feed: str, mdns: bool,
+         mdns_interfaces: tuple[str, ...], poll_interval_s: float, utp: bool) -> None:
     """Pin the trust root, make the box's identity key and write DATA/box.toml."""
-    config = BoxConfig(channels=channels, seeders=seeders, site=site, site_mode=site_mode,
-                       lan=lan, wan_limit=wan_limit, policy=policy, listen=listen, feed=feed,
-                       mdns=mdns, mdns_interfaces=mdns_interfaces,
-                       poll_interval_s=poll_interval_s)
+    config = BoxConfig(channels=channels, seeders=seeders, neighbours=neighbours, site=site,
+                       site_mode=site_mode, lan=lan, wan_limit=wan_limit, policy=policy,
+                       listen=listen, feed=feed, mdns=mdns, mdns_interfaces=mdns_interfaces,
+                       poll_interval_s=poll_interval_s, utp=utp)
     state = BoxState(data)
     pinned = state.pin_root(read_file(root, _("trust root"), MAX_ROOT_BYTES))
     box_id = state.identity().keyid
