@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 PENALTY_S = 300.0
 STATIC_NEIGHBOUR_INTERVAL_S = 5.0
+NEIGHBOUR_GRACE_S = 10.0
+MDNS_GRACE_S = 3.0  # a running browser sees a new service ~1.3 s after it registers
 PEER_REFRESH_S = 2.0
 MAX_LAN_SOURCES = 8
 
@@ -100,6 +102,8 @@ class BoxAgent:
         self.last_errors: list[dict[str, Any]] = []
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
+        self._neighbours_probed = trio.Event()
+        self._stalled: dict[str, bool] = {}
 
     # Lifecycle.
 
@@ -120,6 +124,7 @@ class BoxAgent:
                 await self._start_discovery(nursery)
             if self.config.neighbours:
                 nursery.start_soon(self._static_neighbours_loop)
+            nursery.start_soon(self._wan_policy_loop)
             nursery.start_soon(self._update_loop)
             task_status.started()
 
@@ -158,7 +163,26 @@ class BoxAgent:
                     if m is not None and (m.active_version or 0) < v and (
                             old is None or old.channels.get(c) != v):
                         self.poke()
+            self._neighbours_probed.set()
             await trio.sleep(STATIC_NEIGHBOUR_INTERVAL_S)
+
+    async def _wan_policy_loop(self) -> None:
+        """Keep libtorrent's WAN access in line with the election: on a shared uplink only the
+        elected box (or one whose LAN download stalled) may connect outside the LAN."""
+        while True:
+            self.swarm.set_wan_allowed(self._should_use_wan(any(self._stalled.values())))
+            await trio.sleep(PEER_REFRESH_S)
+
+    async def _await_neighbours(self) -> None:
+        """Before the first poll on a shared uplink, give discovery time to find the site, so
+        boxes starting together do not all believe they are elected."""
+        if self.config.site_mode != "shared-uplink":
+            return
+        with trio.move_on_after(NEIGHBOUR_GRACE_S):
+            if self.config.neighbours:
+                await self._neighbours_probed.wait()
+            elif self.config.mdns:
+                await trio.sleep(MDNS_GRACE_S)
 
     def poke(self) -> None:
         """Poll sources now (a neighbour has something newer, or a technician asked)."""
@@ -167,6 +191,7 @@ class BoxAgent:
     # The update loop.
 
     async def _update_loop(self) -> None:
+        await self._await_neighbours()
         while True:
             for channel in self.config.channels:
                 await self._update_channel(channel)
@@ -291,6 +316,7 @@ class BoxAgent:
             return
         finally:
             self.downloading.pop(channel, None)
+            self._stalled.pop(channel, None)
         old = self.seeding.get(channel)
         self.seeding[channel] = key
         if old and old != key:
@@ -312,8 +338,10 @@ class BoxAgent:
                     dialled.add(ep)
                     self.swarm.connect_peer(key, ep, PeerSource.LAN)
             snap = self.swarm.snapshot(key)
-            use_wan = self._should_use_wan(stall.observe(snap.bytes_done, self.clock()))
+            self._stalled[channel] = stall.observe(snap.bytes_done, self.clock())
+            use_wan = self._should_use_wan(self._stalled[channel])
             self.wan_enabled[channel] = use_wan
+            self.swarm.set_wan_allowed(use_wan)
             if use_wan:
                 for ep in self._seeder_endpoints(release, offer):
                     if ep not in dialled:

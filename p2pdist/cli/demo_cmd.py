@@ -1,91 +1,170 @@
-"""`p2pdist demo`: the national center's release workflow end to end, on sample content.
+"""`p2pdist demo`: the whole system in one command, on loopback, with embedded defaults.
 
-It runs the same commands an operator types (see README), in a fresh folder, then shows two
-hostile inputs being refused. Later layers extend the demo to the swarm.
+1. The national center's workflow: keys, a trust root, a sample bundle shaped like the campaign,
+   a signed release published at the origin (and two hostile manifests refused).
+2. The swarm: an origin, a provincial seeder and boxes in sites as separate processes, with WAN
+   links emulated by peer-class caps; live progress per box; then a summary with each box's
+   update time, bytes from LAN neighbours vs seeders vs origin, the lower bound for the set-up,
+   and what one download per box would take. `--json` prints the summary as the last line.
 """
 
 from __future__ import annotations
 
-import shutil
+import json
+import time
 from pathlib import Path
+from typing import Any
 
 import click
+from click.testing import CliRunner
+from rich.live import Live
+from rich.table import Table
 
 from keys import P2PDistError
 
-from ..errors import ConfigError
+from ..demo import CHANNEL, DemoSwarm, Links, fresh_dir
+from ..errors import TransferError
 from ..i18n import _
-from . import keys_cmd, release_cmd
-from ._common import console
-from .sample_cmd import sample
+from ..sample import parse_size
+from ._common import console, human_size
 
 MARKER = ".p2pdist-demo"
+TIMEOUT_S = 600
 
 
-def _fresh_dir(out: Path) -> None:
-    if out.exists():
-        if not (out / MARKER).exists():
-            raise ConfigError(
-                _("{dir} exists and was not made by `p2pdist demo`; choose another --out")
-                .format(dir=out))
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    (out / MARKER).write_text("made by p2pdist demo; deleted by the next run\n")
+def _cli(*args: str | Path) -> str:
+    """Run one p2pdist command in-process, as an operator would type it."""
+    from . import cli
+
+    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    if r.exit_code != 0:
+        raise P2PDistError(_("demo step `p2pdist {cmd}` failed:\n{out}").format(
+            cmd=" ".join(map(str, args)), out=r.output))
+    return r.output
 
 
 def _step(text: str) -> None:
     console.rule(f"[bold]{text}")
 
 
+def prepare_release(out: Path, size: str) -> Path:
+    """The center's side; returns the pinned root file. The release is published at out/origin."""
+    k = out / "keys"
+    k.mkdir()
+    _step(_("1. the national center: keys, trust root, sample bundle, signed release"))
+    for name in ("root-a", "root-b", "release"):
+        _cli("keys", "generate", k / name)
+    root = out / "root.v1"
+    _cli("keys", "root", "init", "--root-key", k / "root-a.pub", "--root-key", k / "root-b.pub",
+         "--threshold", "2", "--release-key", k / "release.pub", "--release-threshold", "1",
+         "--channel", "national/", "--expires", "365", "--out", root)
+    for name in ("root-a", "root-b"):
+        _cli("keys", "root", "sign", root, "--key", k / name)
+    console.print(_("trust root v1: 2 of 2 root keys; the release key may sign national/..."))
+    content = out / "bundle"
+    _cli("sample", content, "--size", size)
+    mf = out / "release.v1.manifest"
+    _cli("release", "build", content, "--channel", CHANNEL, "--version", "1", "--catalog",
+         content / "catalog.toml", "--expires", "90", "--out", mf)
+    _cli("release", "sign", mf, "--key", k / "release")
+    console.print(_cli("release", "verify", mf, "--root", root, "--content", content).strip())
+    bad = out / "tampered.manifest"
+    data = bytearray(mf.read_bytes())
+    data[len(data) // 2] ^= 1
+    bad.write_bytes(bytes(data))
+    r = CliRunner().invoke(cli_root(), ["release", "verify", str(bad), "--root", str(root)])
+    console.print(_("a manifest with one flipped bit is refused: {msg}").format(
+        msg=r.output.strip().splitlines()[-1] if r.output.strip() else r.exit_code))
+    _cli("release", "publish", mf, "--content", content, "--to", out / "origin", "--root", root)
+    console.print(_("published at the origin ({dir})").format(dir=out / "origin"))
+    return root
+
+
+def cli_root() -> click.Group:
+    from . import cli
+
+    return cli
+
+
+def _table(swarm: DemoSwarm, size: int) -> Table:
+    t = Table(_("box"), _("site"), _("state"), _("progress"), _("rate"), _("from LAN"),
+              _("from seeder"), _("WAN"), title=_("{t:.0f}s").format(
+                  t=time.monotonic() - swarm.t0))
+    for b in swarm.boxes:
+        ch = b.last.get("channels", {}).get(CHANNEL, {})
+        tor = ch.get("torrent") or {}
+        done = tor.get("bytes_done", 0)
+        rec = tor.get("received", {})
+        state = ch.get("phase", "starting")
+        if b.done_at is not None:
+            state = _("done in {s:.0f}s").format(s=b.done_at)
+        wan = _("elected") if b.last and b.last.get("elected") == b.last.get("node_id") else ""
+        t.add_row(b.name, b.site, state, f"{100 * done / size:.0f}%",
+                  f"{human_size(tor.get('download_rate', 0))}/s",
+                  human_size(rec.get("lan", 0)), human_size(rec.get("seeder", 0)), wan)
+    return t
+
+
 @click.command("demo")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("demo-out"), show_default=True, help="Working folder (recreated).")
 @click.option("--size", default="200MB", show_default=True, help="Sample bundle size.")
-@click.pass_context
-def demo(ctx: click.Context, out: Path, size: str) -> None:
-    """Run the release workflow on a sample bundle and show what each step did."""
-    _fresh_dir(out)
-    k = out / "keys"
-    k.mkdir()
-    _step(_("1. the center makes its keys: two root keys (kept offline) and a release key"))
-    for name in ("root-a", "root-b", "release-national"):
-        ctx.invoke(keys_cmd.generate, path=k / name)
-    _step(_("2. trust root v1: 2 of 2 root keys; the release key may sign national/..."))
-    root = out / "root.v1"
-    ctx.invoke(keys_cmd.root_init, root_keys=(k / "root-a.pub", k / "root-b.pub"), threshold=2,
-               release_keys=(k / "release-national.pub",), release_threshold=1,
-               channels=("national/",), role_name="national", expires=365, out=root)
-    for name in ("root-a", "root-b"):
-        ctx.invoke(keys_cmd.root_sign, root_file=root, key_path=k / name)
-    _step(_("3. sample content shaped like the campaign (titles from the source document)"))
-    content = out / "bundle"
-    ctx.invoke(sample, out_dir=content, size=size, seed=0)
-    _step(_("4. build and sign the release manifest"))
-    mf = out / "winter-2027.v1.manifest"
-    ctx.invoke(release_cmd.build, content_dir=content, channel="national/winter-2027",
-               version=1, catalog_path=content / "catalog.toml", expires=90, seeders=(), out=mf)
-    ctx.invoke(release_cmd.sign, manifest_file=mf, key_path=k / "release-national")
-    _step(_("5. a box verifies it against the pinned root, content included"))
-    ctx.invoke(release_cmd.verify, manifest_file=mf, roots=(root,), content_dir=content,
-               last_version=None)
-    ctx.invoke(release_cmd.show, manifest_file=mf, as_json=False)
-    _step(_("6. hostile inputs are refused"))
-    bad = out / "tampered.manifest"
-    data = bytearray(mf.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    bad.write_bytes(bytes(data))
-    _expect_refusal(ctx, _("a manifest with one flipped bit"), bad, root, None)
-    _expect_refusal(ctx, _("a replay of v1 to a box that trusts v2 (rollback)"), mf, root, 2)
-    console.print(_("[green]demo done[/green]: everything is in {dir}").format(dir=out))
+@click.option("--boxes", type=click.IntRange(1, 30), default=8, show_default=True)
+@click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool) -> None:
+    """Run the whole system on loopback: sign a release, seed it, watch boxes update."""
+    total = parse_size(size)
+    console.quiet = as_json
+    out = out.resolve()
+    fresh_dir(out, MARKER)
+    root = prepare_release(out, size)
+    links = Links()
+    _step(_("2. the swarm: origin, provincial seeder, {n} boxes in {k} sites").format(
+        n=boxes, k=sites))
+    console.print(_("links: origin up {o}/s, seeder up {s}/s, each site down {d}/s and up "
+                    "{u}/s, LAN unlimited").format(
+                        o=human_size(links.origin_up), s=human_size(links.seeder_up),
+                        d=human_size(links.site_down), u=human_size(links.site_up)))
+    with DemoSwarm(out, root, boxes, sites, links, _cli) as swarm:
+        swarm.start()
+        deadline = time.monotonic() + TIMEOUT_S
+        with Live(_table(swarm, total), console=console, refresh_per_second=2,
+                  transient=False) as live:
+            while not swarm.all_done():
+                if time.monotonic() > deadline:
+                    raise TransferError(_("the demo swarm did not finish in {s}s").format(
+                        s=TIMEOUT_S))
+                crashed = swarm.crashed()
+                if crashed:
+                    raise TransferError(_("a demo process stopped: {what}").format(
+                        what=crashed[0]))
+                swarm.poll()
+                live.update(_table(swarm, total))
+                time.sleep(1.0)
+            time.sleep(1.5)  # one more status round so the byte counts are final
+            swarm.poll()
+            live.update(_table(swarm, total))
+        summary = swarm.summary(total)
+    _print_summary(summary)
+    if as_json:
+        console.quiet = False
+        click.echo(json.dumps(summary, ensure_ascii=False))
 
 
-def _expect_refusal(ctx: click.Context, what: str, mf: Path, root: Path,
-                    last: int | None) -> None:
-    try:
-        ctx.invoke(release_cmd.verify, manifest_file=mf, roots=(root,), content_dir=None,
-                   last_version=last)
-    except P2PDistError as e:
-        console.print(_("refused {what}: {kind}: {msg}").format(
-            what=what, kind=type(e).__name__, msg=e))
-        return
-    raise AssertionError(f"the demo expected {what} to be refused")
+def _print_summary(s: dict[str, Any]) -> None:
+    _step(_("3. summary"))
+    lan = sum(b["bytes_from_lan"] for b in s["boxes"])
+    seed = sum(b["bytes_from_seeders"] for b in s["boxes"])
+    console.print(_("every box updated in {m}s; the lower bound for this set-up is {b}s "
+                    "({r}x)").format(m=s["makespan_s"], b=s["bound_s"],
+                                     r=s["makespan_over_bound"]))
+    console.print(_("one download per box would take at least {o}s: {x}x slower").format(
+        o=s["one_download_per_box_s"], x=s["speedup_vs_one_download_per_box"]))
+    console.print(_("boxes got {lan} from LAN neighbours and {seed} from the seeder; the origin "
+                    "sent {o} ({oc:.2f} copies), the seeder {se} ({sc:.2f} copies)").format(
+                        lan=human_size(lan), seed=human_size(seed),
+                        o=human_size(s["origin_egress_bytes"]),
+                        oc=s["origin_egress_bytes"] / s["size"],
+                        se=human_size(s["seeder_egress_bytes"]),
+                        sc=s["seeder_egress_bytes"] / s["size"]))

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 import trio
 from zeroconf import ServiceInfo, Zeroconf
 

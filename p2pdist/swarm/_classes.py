@@ -19,6 +19,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _ALL_V4 = ("0.0.0.0", "255.255.255.255")
 _ALL_V6 = ("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+_BLOCKED = 1  # lt.ip_filter's access flag for a blocked range
 
 
 class LanSet:
@@ -65,11 +66,22 @@ class PeerClasses:
         # LAN boxes always get unchoked: a site's neighbours should trade at wire speed.
         info["ignore_unchoke_slots"] = True
         ses.set_peer_class(self._lan_class, info)
+        self.wan_allowed = True
         self.install()
 
     def add_host(self, ip: IPAddress) -> None:
         """Count `ip` as LAN from now on (rebuilds the filter only if the set changed)."""
         if self.lan.add_host(ip):
+            self.install()
+
+    def set_wan_allowed(self, allowed: bool) -> None:
+        """Allow or forbid every connection outside the LAN set.
+
+        libtorrent's IP filter refuses new connections and drops existing ones that it now
+        blocks, so a box that loses its site's election stops using the shared uplink at once.
+        """
+        if allowed != self.wan_allowed:
+            self.wan_allowed = allowed
             self.install()
 
     def install(self) -> None:
@@ -82,3 +94,10 @@ class PeerClasses:
         for first, last in self.lan.ranges():
             f.add_rule(first, last, lan)
         self._ses.set_peer_class_filter(f)
+        access = lt.ip_filter()
+        if not self.wan_allowed:
+            access.add_rule(*_ALL_V4, _BLOCKED)
+            access.add_rule(*_ALL_V6, _BLOCKED)
+            for first, last in self.lan.ranges():
+                access.add_rule(first, last, 0)
+        self._ses.set_ip_filter(access)

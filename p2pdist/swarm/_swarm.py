@@ -352,6 +352,11 @@ class Swarm:
             rt.classes.add_host(ip)
         t.handle.connect_peer((str(ip), endpoint[1]))
 
+    def set_wan_allowed(self, allowed: bool) -> None:
+        """Allow or forbid connections to and from anything outside the LAN set (subnets and
+        registered LAN peers). Forbidding drops existing WAN connections at once."""
+        self._require_running().classes.set_wan_allowed(allowed)
+
     def register_lan_peer(self, ip: str) -> None:
         """Treat `ip` as LAN from now on (e.g. a zeroconf neighbour): unlimited, counted as LAN.
 
