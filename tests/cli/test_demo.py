@@ -1,0 +1,35 @@
+"""`p2pdist demo --json` end to end, small: the JSON contract other tools read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_json_contract(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    r = subprocess.run(
+        [sys.executable, "-m", "p2pdist", "demo", "--out", str(out), "--size", "4MB",
+         "--boxes", "3", "--sites", "2", "--json"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["makespan_s"] > 0 and summary["bound_s"] > 0
+    assert len(summary["boxes"]) == 3
+    for b in summary["boxes"]:
+        assert set(b) >= {"id", "site", "active_version", "seconds", "bytes_from_lan",
+                          "bytes_from_seeders", "bytes_from_origin"}
+        assert b["active_version"] == 1
+        assert b["bytes_from_lan"] + b["bytes_from_seeders"] >= summary["size"]
+    # site1 has two boxes: one took the WAN copy, the other mostly its neighbour's bytes
+    site1 = [b for b in summary["boxes"] if b["site"] == "site1"]
+    assert sum(b["bytes_from_lan"] for b in site1) > 0
+    leftovers = subprocess.run(["pgrep", "-f", f"box run --data {out}"], capture_output=True,
+                               text=True, check=False)
+    assert leftovers.stdout.strip() == "", "demo left processes behind"
