@@ -24,6 +24,7 @@ from .swarm import WanSchedule
 
 CONFIG_NAME = "box.toml"
 SITE_MODES = ("shared-uplink", "own-link")
+MAX_SITE = 64  # check-ins and LAN adverts carry it
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class BoxConfig:
             if not url.startswith(("http://", "https://")):
                 raise ConfigError(_("{url!r} must be an http:// or https:// URL (seeders, "
                                     "neighbours)").format(url=url))
+        if len(self.site) > MAX_SITE:
+            raise ConfigError(_("site name is longer than {n} characters").format(n=MAX_SITE))
         if self.site_mode not in SITE_MODES:
             raise ConfigError(_("site_mode must be one of {modes}").format(
                 modes=", ".join(SITE_MODES)))

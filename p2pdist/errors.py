@@ -52,6 +52,20 @@ class CorruptStateError(StorageError):
     """A state file is damaged; the message says what p2pdist did about it."""
 
 
+def first_known_error(group: BaseExceptionGroup[BaseException]) -> P2PDistError | None:
+    """The first `P2PDistError` of a group made only of them (trio nurseries wrap the errors
+    of their tasks in groups), or None when the group holds anything else: that is a bug and
+    must surface whole."""
+    known, rest = group.split(P2PDistError)
+    if known is None or rest is not None:
+        return None
+    leaf: BaseException = known
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    assert isinstance(leaf, P2PDistError)
+    return leaf
+
+
 __all__ = [
     "ConfigError",
     "ContentMismatchError",
@@ -64,4 +78,5 @@ __all__ = [
     "StorageError",
     "StoragePermissionError",
     "TransferError",
+    "first_known_error",
 ]

@@ -18,7 +18,7 @@ import trio
 
 from manifest import VerifiedRelease
 
-from .errors import ContentMismatchError
+from .errors import ContentMismatchError, first_known_error
 from .i18n import _
 from .store import GcReport, Policy, ReleasePlan, Store
 from .swarm import PeerSource, Swarm, TorrentSnapshot
@@ -143,14 +143,19 @@ async def _wait_with_progress(
     if on_progress is None:
         await swarm.wait_complete(key)
         return
-    async with trio.open_nursery() as nursery:
+    async def report() -> None:
+        while True:
+            on_progress(swarm.snapshot(key))
+            await trio.sleep(PROGRESS_INTERVAL_S)
 
-        async def report() -> None:
-            while True:
-                on_progress(swarm.snapshot(key))
-                await trio.sleep(PROGRESS_INTERVAL_S)
-
-        nursery.start_soon(report)
-        await swarm.wait_complete(key)
-        nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(report)
+            await swarm.wait_complete(key)
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        known = first_known_error(group)
+        if known is None:
+            raise
+        raise known from group
     on_progress(swarm.snapshot(key))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +26,10 @@ from keys import P2PDistError, TrustError
 from manifest import VerifiedRelease, verify_manifest_with
 
 from ..boxstate import BoxState
+from ..checkin import ChannelReport, CheckinQueue, deliver, make_checkin
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
-from ..errors import ConfigError
+from ..errors import ConfigError, first_known_error
 from ..feeds import FeedClient, FeedInfo, serve_feed
 from ..fetch import FetchPhase, fetch_release, release_key
 from ..seeding import seed_active
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 PENALTY_S = 300.0
 STATIC_NEIGHBOUR_INTERVAL_S = 5.0
+CHECKIN_INTERVAL_S = 300.0
 NEIGHBOUR_GRACE_S = 10.0
 MDNS_GRACE_S = 3.0  # a running browser sees a new service ~1.3 s after it registers
 PEER_REFRESH_S = 2.0
@@ -103,6 +106,9 @@ class BoxAgent:
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
         self._neighbours_probed = trio.Event()
+        self._activated = trio.Event()
+        self.identity = self.state.identity()
+        self.outbox = CheckinQueue(data_dir / "state")
         self._stalled: dict[str, bool] = {}
 
     # Lifecycle.
@@ -125,6 +131,7 @@ class BoxAgent:
             if self.config.neighbours:
                 nursery.start_soon(self._static_neighbours_loop)
             nursery.start_soon(self._wan_policy_loop)
+            nursery.start_soon(self._checkin_loop)
             nursery.start_soon(self._update_loop)
             task_status.started()
 
@@ -165,6 +172,44 @@ class BoxAgent:
                         self.poke()
             self._neighbours_probed.set()
             await trio.sleep(STATIC_NEIGHBOUR_INTERVAL_S)
+
+    async def _checkin_loop(self) -> None:
+        """Report to the seeders (the reverse channel): at start, after each activation and every
+        CHECKIN_INTERVAL_S. Reports wait in a durable outbox while the box is offline."""
+        window_start = int(self.clock())
+        while True:
+            now = int(self.clock())
+            body = make_checkin(
+                self.identity, seq=self.outbox.next_seq(now), sent=now, site=self.config.site,
+                channels={c: ChannelReport(m.active_version or 0, str(m.phase),
+                                           self._progress(c)) for c, m in self.machines.items()},
+                free_disk=shutil.disk_usage(self.data_dir).free, plays={},
+                window=(window_start, now))
+            window_start = now
+            await trio.to_thread.run_sync(self.outbox.enqueue, body)
+            await self._deliver_checkins()
+            with trio.move_on_after(CHECKIN_INTERVAL_S):
+                await self._activated.wait()
+            self._activated = trio.Event()
+
+    async def _deliver_checkins(self) -> None:
+        for url in self.config.seeders:
+            try:
+                with trio.fail_after(60):
+                    async with FeedClient(url, timeout_s=10, retries=0) as client:
+                        if (await deliver(self.outbox, client)).pending == 0:
+                            return
+            except (P2PDistError, trio.TooSlowError) as e:
+                log.info("check-ins to %s wait: %s", url, e)
+
+    def _progress(self, channel: str) -> float:
+        key = self.downloading.get(channel)
+        if key is None:
+            return 1.0
+        with contextlib.suppress(P2PDistError):
+            s = self.swarm.snapshot(key)
+            return s.bytes_done / s.bytes_wanted if s.bytes_wanted else 0.0
+        return 0.0
 
     async def _wan_policy_loop(self) -> None:
         """Keep libtorrent's WAN access in line with the election: on a shared uplink only the
@@ -303,11 +348,17 @@ class BoxAgent:
 
         started = trio.Event()
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._feed_peers, channel, key, release, offer, started)
-                await fetch_release(self.swarm, self.store, release, policy=self.policy,
-                                    on_phase=on_phase, pex=self.pex)
-                nursery.cancel_scope.cancel()
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._feed_peers, channel, key, release, offer, started)
+                    await fetch_release(self.swarm, self.store, release, policy=self.policy,
+                                        on_phase=on_phase, pex=self.pex)
+                    nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                known = first_known_error(group)
+                if known is None:
+                    raise
+                raise known from group
         except P2PDistError as e:
             m.feed(Input.FAILED, now=self.clock(), reason=f"{type(e).__name__}: {e}")
             self._note_error(channel, f"{type(e).__name__}: {e}")
@@ -317,6 +368,7 @@ class BoxAgent:
         finally:
             self.downloading.pop(channel, None)
             self._stalled.pop(channel, None)
+        self._activated.set()
         old = self.seeding.get(channel)
         self.seeding[channel] = key
         if old and old != key:

@@ -16,8 +16,9 @@ import click
 
 from keys import P2PDistError, TrustError
 
-from ..errors import ConfigError, StorageError, TransferError
+from ..errors import ConfigError, StorageError, TransferError, first_known_error
 from ..i18n import _
+from ._lazy import LazyGroup
 
 
 def exit_code_for(err: P2PDistError) -> int:
@@ -32,7 +33,7 @@ def exit_code_for(err: P2PDistError) -> int:
     return 1
 
 
-class ErrorBoundary(click.Group):
+class ErrorBoundary(LazyGroup):
     """The top group: turns `P2PDistError` from any subcommand into a message and exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -42,10 +43,10 @@ class ErrorBoundary(click.Group):
             self._report(ctx, e)
         except BaseExceptionGroup as group:
             # trio nurseries wrap errors in groups; a group of only known errors is still known.
-            known, rest = group.split(P2PDistError)
-            if known is None or rest is not None:
+            known = first_known_error(group)
+            if known is None:
                 raise
-            self._report(ctx, _first_leaf(known))
+            self._report(ctx, known)
 
     @staticmethod
     def _report(ctx: click.Context, e: BaseException) -> None:
@@ -55,40 +56,29 @@ class ErrorBoundary(click.Group):
         ctx.exit(exit_code_for(e))
 
 
-def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+COMMANDS = {
+    "keys": "keys_cmd:keys_group",
+    "release": "release_cmd:release_group",
+    "sample": "sample_cmd:sample",
+    "demo": "demo_cmd:demo",
+    "box": "_box:box_group",
+    "seed": "box_cmd:seed",
+    "export": "sneakernet_cmd:export",
+    "import": "sneakernet_cmd:import_",
+    "status": "tech_cmd:status",
+    "peers": "tech_cmd:peers",
+    "discover": "tech_cmd:discover",
+    "verify": "tech_cmd:verify",
+    "library": "tech_cmd:library",
+    "doctor": "tech_cmd:doctor",
+    "seeder": "seeder_cmd:seeder_group",
+}
 
 
-@click.group(cls=ErrorBoundary)
+@click.group(cls=ErrorBoundary, lazy=COMMANDS)
 @click.version_option(package_name="p2pdist")
 def cli() -> None:
     """p2pdist: signed releases for resource service boxes, shared peer to peer."""
-
-
-def _register() -> None:
-    from . import agent_cmd  # noqa: F401  (adds box init / box run)
-    from .box_cmd import box_group, seed
-    from .demo_cmd import demo
-    from .keys_cmd import keys_group
-    from .release_cmd import release_group
-    from .sample_cmd import sample
-    from .sneakernet_cmd import export, import_
-    from .tech_cmd import discover, doctor, library, peers, status, verify
-
-    cli.add_command(keys_group)
-    cli.add_command(release_group)
-    cli.add_command(sample)
-    cli.add_command(demo)
-    cli.add_command(box_group)
-    cli.add_command(seed)
-    cli.add_command(export)
-    cli.add_command(import_)
-    for command in (status, peers, discover, verify, library, doctor):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -16,6 +16,12 @@ from ..i18n import _
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
+DEFAULT_DATA = "/var/lib/p2pdist"
+data_option = click.option(
+    "--data", "data", type=click.Path(file_okay=False, path_type=Path),
+    envvar="P2PDIST_DATA", default=DEFAULT_DATA, show_default=True,
+    help="The box's data directory (or $P2PDIST_DATA).")
+
 passphrase_file_option = click.option(
     "--passphrase-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -16,17 +16,10 @@ from ..agent import BoxAgent
 from ..boxstate import BoxState
 from ..config import SITE_MODES, BoxConfig
 from ..i18n import _
-from ._common import console, read_file
-from .box_cmd import box_group
-
-DEFAULT_DATA = "/var/lib/p2pdist"
-data_option = click.option(
-    "--data", "data", type=click.Path(file_okay=False, path_type=Path),
-    envvar="P2PDIST_DATA", default=DEFAULT_DATA, show_default=True,
-    help="The box's data directory (or $P2PDIST_DATA).")
+from ._common import console, data_option, read_file
 
 
-@box_group.command("init")
+@click.command("init")
 @data_option
 @click.option("--root", "root", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -71,7 +64,7 @@ def init(data: Path, root: Path, channels: tuple[str, ...], seeders: tuple[str, 
         id=box_id[:16], dir=data, v=pinned.version, cfg=path))
 
 
-@box_group.command("run")
+@click.command("run")
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON 'ready' line when up.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")

@@ -89,12 +89,7 @@ async def _serve_until_signal() -> None:
             return
 
 
-@click.group("box")
-def box_group() -> None:
-    """The box: fetch a release by hand (the agent does it by itself)."""
-
-
-@box_group.command("fetch")
+@click.command("fetch")
 @click.argument("manifest_file", type=existing_file)
 @click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="The box's data directory (store).")

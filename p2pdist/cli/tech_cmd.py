@@ -30,8 +30,7 @@ from ..control import request
 from ..errors import ContentMismatchError
 from ..i18n import _
 from ..store import Store
-from ._common import console, human_duration, human_size
-from .agent_cmd import data_option
+from ._common import console, data_option, human_duration, human_size
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 

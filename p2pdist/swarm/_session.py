@@ -46,6 +46,11 @@ def session_settings(
         "enable_outgoing_utp": config.enable_utp,
         "alert_mask": ALERT_MASK,
         "max_queued_disk_bytes": config.max_queued_disk_bytes,
+        # Memory for small boxes: bounded per-peer buffers and disk threads (see SwarmConfig).
+        "max_peer_recv_buffer_size": 512 * 1024,
+        "send_buffer_watermark": 256 * 1024,
+        "checking_mem_usage": 256,
+        "aio_threads": 2,
         "hashing_threads": len(os.sched_getaffinity(0)),
         "min_reconnect_time": MIN_RECONNECT_TIME_S,
         "peer_connect_timeout": PEER_CONNECT_TIMEOUT_S,

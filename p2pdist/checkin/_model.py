@@ -1,0 +1,306 @@
+"""The check-in document: what a box reports to its seeder, signed by the box (pure, no I/O).
+
+A check-in is an envelope (`keys.Envelope`) whose body is a msgpack map:
+
+=============  ========================================================================
+field          value
+=============  ========================================================================
+``type``       ``"p2pdist/checkin"`` (the identity key signs nothing else, but say so)
+``format``     1
+``box_id``     the box's key id: hex SHA-256 of ``box_key``
+``box_key``    the box's raw 32-byte Ed25519 public key
+``seq``        1 or more; grows with every check-in the box makes, never reused
+``sent``       the box's clock when it was made (Unix seconds; boxes' clocks can be wrong)
+``site``       the station name from the box's configuration (may be empty)
+``channels``   ``{channel: {version, state, progress}}``: the active version (0: none), the
+               update phase (``idle``, ``downloading``, ``seeding``, ...), and the progress of
+               the current update in ten-thousandths (0..10000; no floats in signed documents)
+``free_disk``  free bytes on the data disk
+``counters``   ``{"plays": {title: count}}`` over the window
+``window``     ``{start, end}``: the period the counters cover (Unix seconds)
+=============  ========================================================================
+
+Unlike a manifest, the key that verifies a check-in travels inside it: a box's identity is
+self-certifying (its id is the hash of its key), so a seeder can take check-ins from boxes it
+never heard of. The body is therefore decoded before the signature is checked; that is safe here
+because the whole envelope is size-capped and decoded strictly first, and nothing from the body
+is used until the key matches the id and the signature verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from keys import (
+    BadSignatureError,
+    Envelope,
+    Fields,
+    MalformedError,
+    MissingSignatureError,
+    PublicKey,
+    SigningKey,
+    TrustError,
+    UnknownFormatError,
+    decode_strict,
+    encode,
+    is_valid_channel,
+    key_id,
+)
+
+from ..errors import ConfigError
+from ..i18n import _
+from ._errors import ForgedIdentityError
+
+CHECKIN_TYPE = "p2pdist/checkin"
+CHECKIN_FORMAT = 1
+MAX_CHECKIN_BYTES = 16 * 1024
+"""A whole check-in envelope: service counters for a few hundred titles, never media."""
+MAX_SITE = 64
+MAX_CHANNELS = 64
+MAX_STATE = 32
+MAX_TITLES = 256
+MAX_TITLE = 200
+PROGRESS_SCALE = 10_000
+_KEY_BYTES = 32
+_BOX_ID_LEN = 64
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class ChannelReport:
+    """One channel on one box.
+
+    Attributes:
+        version: the active version, 0 when nothing is active yet.
+        state: the update phase, as the box's update machine names it.
+        progress: how far the current update is, 0..1 (1 when nothing is pending).
+    """
+
+    version: int
+    state: str
+    progress: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.progress <= 1.0 or self.version < 0:  # NaN fails the comparison
+            raise ValueError("a channel report needs version >= 0 and progress in [0, 1]")
+
+    def to_obj(self) -> dict[str, object]:
+        return {"version": self.version, "state": self.state,
+                "progress": round(self.progress * PROGRESS_SCALE)}
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """A decoded check-in body (see the module docstring for the fields)."""
+
+    box_key: bytes
+    seq: int
+    sent: int
+    site: str
+    channels: Mapping[str, ChannelReport]
+    free_disk: int
+    plays: Mapping[str, int]
+    window: tuple[int, int]
+    box_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "box_id", key_id(self.box_key))
+        object.__setattr__(self, "channels", MappingProxyType(dict(self.channels)))
+        object.__setattr__(self, "plays", MappingProxyType(dict(self.plays)))
+
+    def encode_body(self) -> bytes:
+        return encode({
+            "type": CHECKIN_TYPE,
+            "format": CHECKIN_FORMAT,
+            "box_id": self.box_id,
+            "box_key": self.box_key,
+            "seq": self.seq,
+            "sent": self.sent,
+            "site": self.site,
+            "channels": {c: r.to_obj() for c, r in self.channels.items()},
+            "free_disk": self.free_disk,
+            "counters": {"plays": dict(self.plays)},
+            "window": {"start": self.window[0], "end": self.window[1]},
+        })
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> Checkin:
+        """Decode and check a check-in body (not its signature).
+
+        Raises:
+            UnknownFormatError: another format version.
+            ForgedIdentityError: `box_id` is not the key id of `box_key`.
+            MalformedError: anything else that does not follow the format.
+        """
+        f = Fields(decode_strict(body, "check-in"), "check-in")
+        if f.text("type", 64) != CHECKIN_TYPE:
+            raise MalformedError(f"not a check-in (type is not {CHECKIN_TYPE!r})")
+        fmt = f.integer("format")
+        if fmt != CHECKIN_FORMAT:
+            raise UnknownFormatError(
+                f"check-in format {fmt} is not supported (this software reads {CHECKIN_FORMAT})")
+        box_id = f.text("box_id", _BOX_ID_LEN)
+        if len(box_id) != _BOX_ID_LEN or not set(box_id) <= _HEX:
+            raise MalformedError("check-in.box_id must be 64 lowercase hex digits")
+        box_key = f.binary("box_key", _KEY_BYTES)
+        if key_id(box_key) != box_id:
+            raise ForgedIdentityError(
+                f"the check-in claims box {box_id[:16]} but carries the key of box "
+                f"{key_id(box_key)[:16]}")
+        seq = f.integer("seq", 1)
+        sent = f.integer("sent")
+        site = _printable(f.text("site", MAX_SITE), "check-in.site", allow_empty=True)
+        channels = _decode_channels(f.mapping("channels"))
+        free_disk = f.integer("free_disk")
+        counters = Fields(f.mapping("counters"), "check-in.counters")
+        plays = _decode_plays(counters.mapping("plays"))
+        counters.done()
+        w = Fields(f.mapping("window"), "check-in.window")
+        window = (w.integer("start"), w.integer("end"))
+        w.done()
+        if window[0] > window[1]:
+            raise MalformedError("check-in.window ends before it starts")
+        f.done()
+        return cls(box_key, seq, sent, site, channels, free_disk, plays, window)
+
+
+def _printable(text: str, what: str, *, allow_empty: bool = False) -> str:
+    if (not text and not allow_empty) or not text.isprintable() or text != text.strip():
+        raise MalformedError(
+            f"{what} must be printable text without leading or trailing spaces"
+            + ("" if allow_empty else ", not empty"))
+    return text
+
+
+def _decode_channels(obj: dict[str, object]) -> dict[str, ChannelReport]:
+    if len(obj) > MAX_CHANNELS:
+        raise MalformedError(f"check-in.channels lists more than {MAX_CHANNELS} channels")
+    out = {}
+    for channel, value in obj.items():
+        if not is_valid_channel(channel):
+            raise MalformedError("check-in.channels has a key that is not a channel name")
+        what = f"check-in.channels[{channel!r}]"
+        r = Fields(value, what)
+        version = r.integer("version")
+        state = _printable(r.text("state", MAX_STATE), f"{what}.state")
+        progress = r.integer("progress", 0, PROGRESS_SCALE)
+        r.done()
+        out[channel] = ChannelReport(version, state, progress / PROGRESS_SCALE)
+    return out
+
+
+def _decode_plays(obj: dict[str, object]) -> dict[str, int]:
+    if len(obj) > MAX_TITLES:
+        raise MalformedError(f"check-in.counters.plays lists more than {MAX_TITLES} titles")
+    out = {}
+    for title, count in obj.items():
+        if len(title) > MAX_TITLE or unicodedata.normalize("NFC", title) != title:
+            raise MalformedError(
+                f"check-in.counters.plays: a title is not NFC text of at most {MAX_TITLE} "
+                "characters")
+        _printable(title, "check-in.counters.plays title")
+        if type(count) is not int or not 0 <= count < 2**63:
+            raise MalformedError("check-in.counters.plays counts must be non-negative integers")
+        out[title] = count
+    return out
+
+
+@dataclass(frozen=True)
+class VerifiedCheckin:
+    """A check-in whose signature verified, the exact bytes received, and a digest of its body
+    (two sends of the same check-in have the same digest)."""
+
+    checkin: Checkin
+    envelope: bytes
+    digest: bytes
+
+
+def verify_checkin(data: bytes) -> VerifiedCheckin:
+    """Check a check-in envelope: size, strict format, identity, signature.
+
+    Raises:
+        SizeLimitError: larger than MAX_CHECKIN_BYTES (checked before decoding).
+        MissingSignatureError: not signed.
+        ForgedIdentityError: the key does not match the box id, or another key signed it.
+        BadSignatureError: the box's signature does not verify.
+        MalformedError: (or a subclass) not a check-in.
+    """
+    env = Envelope.decode(data, "check-in", MAX_CHECKIN_BYTES, MAX_CHECKIN_BYTES)
+    if not env.signatures:
+        raise MissingSignatureError("the check-in is not signed")
+    if len(env.signatures) != 1:
+        raise MalformedError("a check-in carries exactly one signature, its box's")
+    checkin = Checkin.decode_body(env.signed)
+    sig = env.signatures[0]
+    if sig.keyid != checkin.box_id:
+        raise ForgedIdentityError(
+            f"the check-in of box {checkin.box_id[:16]} is signed by another key "
+            f"({sig.keyid[:16]})")
+    if not PublicKey(checkin.box_key).verify(sig.sig, env.signed):
+        raise BadSignatureError(
+            f"the signature of box {checkin.box_id[:16]} over its check-in does not verify")
+    return VerifiedCheckin(checkin, bytes(data), hashlib.sha256(env.signed).digest())
+
+
+def make_checkin(
+    key: SigningKey,
+    *,
+    seq: int,
+    sent: int,
+    site: str,
+    channels: Mapping[str, ChannelReport],
+    free_disk: int,
+    plays: Mapping[str, int],
+    window: tuple[int, int],
+) -> bytes:
+    """Build and sign a check-in; the bytes to queue and send.
+
+    Titles are normalized to NFC (counts of the same title merged) and cut to MAX_TITLE
+    characters; when more titles were played than fit, the most played are kept. Every other
+    value must already be within the format's limits.
+
+    Args:
+        key: the box's identity key (`BoxState.identity()`).
+        seq: from `CheckinQueue.next_seq`.
+        sent: the box's clock now.
+        site: the box's site name.
+        channels: per followed channel, what the box holds and is doing.
+        free_disk: free bytes on the data disk.
+        plays: play counts per title over `window`.
+        window: (start, end) Unix seconds covered by `plays`.
+
+    Raises:
+        ConfigError: the site name or the channel list does not fit the format.
+        ValueError: a number is out of range (a bug in the caller).
+    """
+    if len(site) > MAX_SITE or not site.isprintable() or site != site.strip():
+        raise ConfigError(_("the site name {site!r} cannot be reported: use at most {n} "
+                            "printable characters").format(site=site, n=MAX_SITE))
+    if len(channels) > MAX_CHANNELS:
+        raise ConfigError(_("a box can report at most {n} channels").format(n=MAX_CHANNELS))
+    merged: dict[str, int] = {}
+    for title, count in plays.items():
+        cut = unicodedata.normalize("NFC", title).strip()[:MAX_TITLE]
+        t = unicodedata.normalize("NFC", cut).strip()  # a cut may end mid-sequence
+        if t and t.isprintable():
+            merged[t] = merged.get(t, 0) + count
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TITLES]
+
+    def signed() -> bytes:
+        checkin = Checkin(key.public.raw, seq, sent, site, channels, free_disk, dict(ranked),
+                          window)
+        return Envelope(checkin.encode_body()).sign(key).encode()
+
+    data = signed()
+    while len(data) > MAX_CHECKIN_BYTES and ranked:
+        ranked = ranked[: len(ranked) // 2]
+        data = signed()
+    try:
+        verify_checkin(data)  # the builder and the parser agree, by construction
+    except TrustError as e:
+        raise ValueError(f"the check-in does not follow its own format: {e}") from e
+    return data

@@ -1,0 +1,215 @@
+"""Where a seeder's releases come from: an upstream feed (`Follower`), or, at the origin, its own
+data directory (`OriginWatcher`).
+
+A follower does what a box does (the agent's `ask` is reused to poll each upstream feed), with
+the differences of a seeder: no LAN, no site election, every file wanted, and the upstream's
+swarm port dialled as a SEEDER peer. Each channel is followed in its own task, so a days-long
+download of one channel never holds back another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from keys import P2PDistError, TrustError, parse_root_envelope
+from manifest import VerifiedRelease, verify_manifest_with
+from p2pdist.agent._sources import Offer, Source, SourceFailure, ask
+from p2pdist.boxstate import BoxState
+from p2pdist.fetch import FetchPhase, fetch_release, release_key
+from p2pdist.store import Store
+from p2pdist.swarm import PeerSource, Swarm, UnknownTorrentError
+
+from ._logfmt import kv
+from ._metrics import SeederMetrics
+
+log = logging.getLogger(__name__)
+
+REDIAL_S = 30.0
+"""While fetching, the upstream's swarm address is dialled again this often: a link that drops
+for longer than libtorrent's own retries must not stall a days-long transfer."""
+
+OnRelease = Callable[[str, str, int], Awaitable[None]]
+"""Told (channel, swarm key, version) once a release is active and seeding."""
+
+
+def _ip_endpoint(host: str, port: int) -> tuple[str, int] | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]"))), port
+    except ValueError:
+        return None
+
+
+def first_leaf(group: BaseExceptionGroup[P2PDistError]) -> P2PDistError:
+    """The first error of a (possibly nested) group: trio wraps errors raised in a nursery."""
+    leaf = group.exceptions[0]
+    return first_leaf(leaf) if isinstance(leaf, BaseExceptionGroup) else leaf
+
+
+class Follower:
+    """Keeps every channel at the newest release the upstream feeds offer, then seeds it.
+
+    Start with ``await nursery.start(follower.run)``.
+    """
+
+    def __init__(self, *, swarm: Swarm, store: Store, state: BoxState, channels: tuple[str, ...],
+                 upstream: tuple[str, ...], poll_interval_s: float, metrics: SeederMetrics,
+                 on_release: OnRelease, clock: Callable[[], float] = time.time) -> None:
+        self.swarm = swarm
+        self.store = store
+        self.state = state
+        self.channels = channels
+        self.upstream = upstream
+        self.poll_interval_s = poll_interval_s
+        self.metrics = metrics
+        self.on_release = on_release
+        self.clock = clock
+        self.fetching: dict[str, str] = {}  # channel -> swarm key
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            for channel in self.channels:
+                nursery.start_soon(self._follow, channel)
+            task_status.started()
+
+    async def _follow(self, channel: str) -> None:
+        while True:
+            try:
+                await self.poll(channel)
+            except P2PDistError as e:
+                self._error("poll_failed", channel, e)
+            await trio.sleep(self.poll_interval_s)
+
+    def _error(self, event: str, channel: str, error: BaseException, url: str | None = None
+               ) -> None:
+        self.metrics.upstream_errors.inc()
+        log.warning(kv(event, channel=channel, upstream=url, error=type(error).__name__,
+                       detail=error))
+
+    async def poll(self, channel: str) -> None:
+        """Ask every upstream once; fetch and seed the newest verified release offered.
+
+        Raises:
+            P2PDistError: the trusted roots cannot be loaded, or the store cannot be read.
+        """
+        root = self.state.trusted_root(int(self.clock()))
+        active = self.store.active_version(channel)
+        results: list[Offer | SourceFailure | None] = []
+
+        async def one(url: str) -> None:
+            results.append(await ask(Source(url, lan=False), channel, root.version, active))
+
+        async with trio.open_nursery() as nursery:
+            for url in self.upstream:
+                nursery.start_soon(one, url)
+        offers = []
+        for r in results:
+            if isinstance(r, SourceFailure):
+                self.metrics.upstream_errors.inc()
+                log.warning(kv("upstream_unreachable", channel=channel, upstream=r.source.url,
+                               detail=r.reason))
+            elif r is not None:
+                offers.append(r)
+        for offer in sorted(offers, key=lambda o: -o.version_hint):
+            release = self._verify(channel, offer)
+            if release is not None and release.is_new:
+                await self._fetch(channel, release, offer)
+                return
+
+    def _verify(self, channel: str, offer: Offer) -> VerifiedRelease | None:
+        now = int(self.clock())
+        try:
+            newest = self.state.root_files()[-1][0]
+            # Another channel's task may have stored some of these rotations meanwhile.
+            roots = [r for r in offer.roots if parse_root_envelope(r)[1].version > newest]
+            root = (self.state.accept_roots(roots, now) if roots
+                    else self.state.trusted_root(now))
+            release = verify_manifest_with(offer.manifest, root, self.store.active_version, now)
+            if release.manifest.channel != channel:
+                raise TrustError(f"asked for {channel}, got a manifest of "
+                                 f"{release.manifest.channel}")
+        except TrustError as e:
+            self._error("upstream_rejected", channel, e, offer.source.url)
+            return None
+        return release
+
+    def _peers(self, release: VerifiedRelease, offer: Offer) -> list[tuple[str, int]]:
+        """The upstream's swarm address, then the seeders the manifest names (IP literals only:
+        nothing is looked up in DNS)."""
+        candidates = [(offer.source.host, offer.swarm_port)] if offer.swarm_port else []
+        for s in release.manifest.seeders:
+            host, _sep, port = s.swarm.rpartition(":")
+            if port.isdigit():
+                candidates.append((host, int(port)))
+        eps = [ep for h, p in candidates if (ep := _ip_endpoint(h, p)) is not None]
+        return list(dict.fromkeys(eps))
+
+    async def _fetch(self, channel: str, release: VerifiedRelease, offer: Offer) -> None:
+        m = release.manifest
+        key = release_key(release)
+        peers = self._peers(release, offer)
+        started = trio.Event()
+
+        def on_phase(phase: FetchPhase) -> None:
+            if phase is FetchPhase.STARTED:
+                started.set()
+
+        log.info(kv("fetch_started", channel=channel, version=m.version,
+                    upstream=offer.source.url, peers=len(peers)))
+        self.fetching[channel] = key
+        failure: P2PDistError | None = None
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._redial, key, peers, started)
+                report = await fetch_release(
+                    self.swarm, self.store, release, on_phase=on_phase,
+                    peers=[(ep, PeerSource.SEEDER) for ep in peers])
+                nursery.cancel_scope.cancel()
+        except* P2PDistError as group:
+            failure = first_leaf(group)
+        finally:
+            del self.fetching[channel]
+        if failure is not None:
+            self._error("fetch_failed", channel, failure, offer.source.url)
+            if started.is_set():
+                with contextlib.suppress(UnknownTorrentError):
+                    await self.swarm.remove(key)
+            return
+        log.info(kv("fetch_done", channel=channel, version=m.version,
+                    seconds=round(report.seconds, 1), reused=report.bytes_reused,
+                    downloaded=report.payload_download))
+        await self.on_release(channel, key, m.version)
+
+    async def _redial(self, key: str, peers: list[tuple[str, int]], started: trio.Event) -> None:
+        await started.wait()
+        while True:
+            await trio.sleep(REDIAL_S)
+            for ep in peers:
+                self.swarm.connect_peer(key, ep, PeerSource.SEEDER)
+
+
+class OriginWatcher:
+    """The origin's upstream is its own data directory: `p2pdist release publish` (another
+    process) activates a release there; the watcher notices and has it seeded."""
+
+    def __init__(self, *, channels: tuple[str, ...], poll_interval_s: float,
+                 seed_active: Callable[[str], Awaitable[None]]) -> None:
+        self.channels = channels
+        self.poll_interval_s = poll_interval_s
+        self.seed_active = seed_active
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            await trio.sleep(self.poll_interval_s)
+            for channel in self.channels:
+                try:
+                    await self.seed_active(channel)
+                except P2PDistError as e:
+                    log.warning(kv("seed_failed", channel=channel, error=type(e).__name__,
+                                   detail=e))

@@ -1,0 +1,193 @@
+"""The seeder service: one module that assembles store, swarm, feed, check-in intake, forwarder,
+upstream follower (or origin watcher) and metrics, as the agent does for a box.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import trio
+
+from keys import MAX_ROOT_BYTES, P2PDistError, parse_root_envelope
+from p2pdist.boxstate import BoxState
+from p2pdist.errors import ConfigError, NetworkError
+from p2pdist.feeds import serve_feed
+from p2pdist.i18n import _
+from p2pdist.store import Store
+from p2pdist.swarm import Swarm, TorrentSnapshot, UnknownTorrentError
+
+from ._config import SeederConfig
+from ._db import CheckinDB, db_path
+from ._follow import Follower, OriginWatcher
+from ._forward import Forwarder
+from ._intake import CheckinIntake
+from ._logfmt import kv
+from ._metrics import SeederMetrics, serve_metrics
+from ._source import SeederFeedSource
+
+log = logging.getLogger(__name__)
+
+SAMPLE_INTERVAL_S = 2.0
+
+
+def _read_root(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(MAX_ROOT_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(_("cannot read the trust root {path}: {err}").format(
+            path=path, err=e.strerror)) from e
+
+
+class SeederService:
+    """A national origin or provincial seeder. Start with ``await nursery.start(service.run)``;
+    `feed_port`, `metrics_port` and `swarm.listen_port` are known once it started.
+    """
+
+    def __init__(self, config: SeederConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = Store(config.data)
+        self.state = BoxState(config.data)
+        self.node_id = self.state.identity().keyid
+        self.metrics = SeederMetrics()
+        self.swarm = Swarm(config.swarm_config())
+        self.seeding: dict[str, str] = {}  # channel -> swarm key
+        self.follower: Follower | None = None
+        self.feed_port = 0
+        self.metrics_port = 0
+        self._scope = trio.CancelScope()
+        self._stopped = trio.Event()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until cancelled.
+
+        Raises:
+            ConfigError: the root cannot be pinned, or an address cannot be bound.
+            TrustError: the configured roots do not verify.
+            StorageError: the data directory or database cannot be used.
+            NetworkError: the swarm cannot listen.
+        """
+        self._install_roots()
+        root = self.state.trusted_root(int(self.clock()))
+        log.info(kv("seeder_starting", node=self.node_id, root_version=root.version,
+                    role="origin" if self.config.origin else "follower"))
+        db = CheckinDB.open(db_path(self.config.data))
+        try:
+            self.metrics.boxes_seen.set(db.box_count())
+            with self._scope:
+                await self._serve(db, task_status)
+        finally:
+            db.close()
+            self._stopped.set()
+
+    async def _serve(self, db: CheckinDB, task_status: trio.TaskStatus[None]) -> None:
+        async with trio.open_nursery() as nursery:
+            with self._setting("listen"):
+                await nursery.start(self.swarm.run)
+            for channel in self.config.channels:
+                await self.seed_active(channel)
+            forwarder = (Forwarder(db, self.config.forward_to, self.metrics, clock=self.clock)
+                         if self.config.forward_to else None)
+            intake = CheckinIntake(db, self.config.allow_boxes, self.metrics,
+                                   forward=forwarder is not None,
+                                   on_accepted=forwarder.wake if forwarder else _nothing,
+                                   clock=self.clock)
+            source = SeederFeedSource(self.node_id, self.store, self.state,
+                                      self.config.channels, lambda: self.swarm.listen_port,
+                                      intake)
+            with self._setting("feed"):
+                self.feed_port = await nursery.start(serve_feed, source, self.config.feed)
+            if self.config.metrics:
+                with self._setting("metrics"):
+                    self.metrics_port = await nursery.start(
+                        serve_metrics, self.metrics.registry, self.config.metrics)
+            if forwarder is not None:
+                await nursery.start(forwarder.run)
+            await nursery.start(self._upstream().run)
+            nursery.start_soon(self._sample_loop)
+            log.info(kv("seeder_ready", swarm_port=self.swarm.listen_port,
+                        feed_port=self.feed_port, metrics_port=self.metrics_port))
+            task_status.started()
+
+    @contextlib.contextmanager
+    def _setting(self, key: str) -> Iterator[None]:
+        """Name the configuration file and key in an address that cannot be used."""
+        try:
+            yield
+        except (ConfigError, NetworkError) as e:
+            raise ConfigError(_("{path}: {key}: {err}").format(
+                path=self.config.path, key=key, err=e)) from e
+
+    def _install_roots(self) -> None:
+        """Pin the configured root (a no-op when already pinned) and take configured rotations
+        newer than the stored ones, each verified from the one before."""
+        self.state.pin_root(_read_root(self.config.root))
+        newest = self.state.root_files()[-1][0]
+        blobs = [_read_root(p) for p in self.config.rotations]
+        newer = sorted((b for b in blobs if parse_root_envelope(b)[1].version > newest),
+                       key=lambda b: parse_root_envelope(b)[1].version)
+        if newer:
+            self.state.accept_roots(newer, int(self.clock()))
+
+    def _upstream(self) -> Follower | OriginWatcher:
+        if self.config.origin:
+            return OriginWatcher(channels=self.config.channels,
+                                 poll_interval_s=self.config.poll_interval_s,
+                                 seed_active=self.seed_active)
+        self.follower = Follower(
+            swarm=self.swarm, store=self.store, state=self.state, channels=self.config.channels,
+            upstream=self.config.upstream, poll_interval_s=self.config.poll_interval_s,
+            metrics=self.metrics, on_release=self._seeded, clock=self.clock)
+        return self.follower
+
+    async def seed_active(self, channel: str) -> None:
+        """Seed the active release of `channel` if it is not seeded yet (it was verified before
+        activation, so it seeds without a recheck)."""
+        version = self.store.active_version(channel)
+        if version is None:
+            return
+        m = self.store.load_manifest(channel, version)
+        if self.seeding.get(channel) == m.torrent_name:
+            return
+        await self.swarm.add_torrent(m.torrent_name, m.torrent,
+                                     self.store.save_path(channel, version), seed_mode=True)
+        await self._seeded(channel, m.torrent_name, version)
+
+    async def _seeded(self, channel: str, key: str, version: int) -> None:
+        old = self.seeding.get(channel)
+        self.seeding[channel] = key
+        if old is not None and old != key:
+            with contextlib.suppress(UnknownTorrentError):
+                await self.swarm.remove(old)
+        self.metrics.releases.set(len(self.seeding))
+        self.metrics.release_version.labels(channel).set(version)
+        log.info(kv("seeding", channel=channel, version=version, key=key))
+
+    def snapshots(self) -> dict[str, TorrentSnapshot]:
+        """Every torrent in the swarm now (seeding and being fetched), by key."""
+        keys = {*self.seeding.values(), *(self.follower.fetching.values() if self.follower
+                                         else ())}
+        out = {}
+        for key in keys:
+            with contextlib.suppress(P2PDistError):
+                out[key] = self.swarm.snapshot(key)
+        return out
+
+    async def _sample_loop(self) -> None:
+        while True:
+            self.metrics.observe(self.snapshots())
+            await trio.sleep(SAMPLE_INTERVAL_S)
+
+    async def aclose(self) -> None:
+        """Stop `run` and wait until it is done (the swarm saves resume data on the way out)."""
+        self._scope.cancel()
+        await self._stopped.wait()
+
+
+def _nothing() -> None:
+    """No forwarder to wake."""

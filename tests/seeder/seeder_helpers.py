@@ -1,0 +1,87 @@
+"""Shared pieces of the seeder tests: trust files, seeder.toml files, in-process services.
+
+A unique module name: pytest puts this folder on sys.path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+from click.testing import CliRunner
+
+from p2pdist.childproc import Child
+from p2pdist.cli import cli
+from seeder import SeederService, load_config
+
+CHANNEL = "national/test"
+
+
+def run_cli(*args: str | Path) -> str:
+    r = CliRunner().invoke(cli, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+@dataclass(frozen=True)
+class Trust:
+    """A root key, a release key delegated ``national/``, and the signed root v1."""
+
+    dir: Path
+    root: Path
+    release_key: Path
+
+
+def make_trust(d: Path) -> Trust:
+    for k in ("rootkey", "release"):
+        run_cli("keys", "generate", d / k)
+    run_cli("keys", "root", "init", "--root-key", d / "rootkey.pub", "--threshold", "1",
+            "--release-key", d / "release.pub", "--release-threshold", "1",
+            "--channel", "national/", "--out", d / "root.v1")
+    run_cli("keys", "root", "sign", d / "root.v1", "--key", d / "rootkey")
+    return Trust(d, d / "root.v1", d / "release")
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Path):
+        return json.dumps(str(v))
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False)
+
+
+def write_config(path: Path, **settings: Any) -> Path:
+    """A seeder.toml with loopback defaults (any free port, metrics off) plus `settings`."""
+    values: dict[str, Any] = {"channels": [CHANNEL], "listen": "127.0.0.1:0",
+                              "feed": "127.0.0.1:0", "metrics": "", "poll_interval_s": 0.5}
+    values.update(settings)
+    path.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in values.items()
+                            if v is not None), encoding="utf-8")
+    return path
+
+
+async def start(nursery: trio.Nursery, config: Path) -> SeederService:
+    service = SeederService(load_config(config))
+    await nursery.start(service.run)
+    return service
+
+
+def feed_url(service: SeederService, ip: str = "127.0.0.1") -> str:
+    return f"http://{ip}:{service.feed_port}"
+
+
+class Procs:
+    """`python -m p2pdist ...` children of one test (the fixture stops them all)."""
+
+    def __init__(self) -> None:
+        self.children: list[Child] = []
+
+    def start(self, *args: str | Path, name: str) -> Child:
+        child = Child(args, name=name)
+        self.children.append(child)
+        return child
