@@ -298,14 +298,14 @@ origin = {origin}
 # ... or follow upstream feeds (the origin or a parent seeder), e.g. "http://10.0.0.1:8470".
 upstream = {upstream}
 # Seconds between polls of upstream (or of the data directory, for the origin).
-poll_interval_s = 60
+poll_interval_s = {poll}
 
 # BitTorrent address (a fixed port, so boxes and manifests can name it).
 listen = {listen}
 # The feed HTTP API (roots, manifests, check-ins) that boxes and lower seeders use.
 feed = {feed}
 # Prometheus metrics (GET /metrics); "" turns them off. Keep it off the public network.
-metrics = "127.0.0.1:9470"
+metrics = {metrics}
 
 # Subnets whose peers are LAN (never capped).
 lan = []
@@ -329,11 +329,13 @@ stale_hours = 24
 
 
 def render_template(*, data: str, root: str, channels: tuple[str, ...], origin: bool,
-                    upstream: tuple[str, ...], listen: str, feed: str) -> str:
+                    upstream: tuple[str, ...], listen: str, feed: str,
+                    metrics: str = "127.0.0.1:9470", poll_interval_s: int = 60) -> str:
     """The commented seeder.toml `p2pdist seeder init` writes."""
     def v(x: object) -> str:
         return json.dumps(x, ensure_ascii=False)
 
     return TEMPLATE.format(data=v(data), root=v(root), channels=v(list(channels)),
                            origin="true" if origin else "false", upstream=v(list(upstream)),
-                           listen=v(listen), feed=v(feed))
+                           listen=v(listen), feed=v(feed), metrics=v(metrics),
+                           poll=poll_interval_s)

@@ -161,8 +161,13 @@ def _print_report(report: dict[str, Any], show_boxes: bool) -> None:
 @click.option("--upstream", "upstream", multiple=True, help="Upstream feed URL (repeat).")
 @click.option("--listen", default="0.0.0.0:6881", show_default=True, help="Swarm address.")
 @click.option("--feed", default="0.0.0.0:8470", show_default=True, help="Feed HTTP address.")
+@click.option("--metrics", default="127.0.0.1:9470", show_default=True,
+              help="Prometheus metrics address (\"\" for none).")
+@click.option("--poll", "poll_interval_s", type=click.IntRange(1), default=60, show_default=True,
+              help="Seconds between polls of upstream.")
 def init(out: Path, data: str, root: Path, channels: tuple[str, ...], origin: bool,
-         upstream: tuple[str, ...], listen: str, feed: str) -> None:
+         upstream: tuple[str, ...], listen: str, feed: str, metrics: str,
+         poll_interval_s: int) -> None:
     """Write a commented seeder.toml (checked like `seeder run` would)."""
     from seeder import load_config, render_template
 
@@ -170,7 +175,7 @@ def init(out: Path, data: str, root: Path, channels: tuple[str, ...], origin: bo
         raise ConfigError(_("{path} already exists; refusing to overwrite it").format(path=out))
     text = render_template(data=str(Path(data).resolve()), root=str(root.resolve()),
                            channels=channels, origin=origin, upstream=upstream, listen=listen,
-                           feed=feed)
+                           feed=feed, metrics=metrics, poll_interval_s=poll_interval_s)
     out.write_text(text, encoding="utf-8")
     try:
         load_config(out)
