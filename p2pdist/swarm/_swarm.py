@@ -464,6 +464,14 @@ class Swarm:
             self._require_running()
             st = t.handle.status()
             if st.is_finished and st.state not in _CHECKING:
+                # "Finished" means every piece passed its hash, which libtorrent may check from
+                # blocks still queued for writing. Saving resume data with a flush waits for
+                # those writes, so the files are whole on disk (and the resume file is current)
+                # before anyone reads them.
+                try:
+                    await self._save(t)
+                except StorageError as e:
+                    log.warning("%s", e)
                 return
             await changed.wait()
 
