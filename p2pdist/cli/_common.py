@@ -10,7 +10,7 @@ from rich.console import Console
 
 from keys import SigningKey, load_signing_key
 
-from ..errors import ConfigError, StorageError
+from ..errors import ConfigError
 from ..i18n import _
 
 console = Console(highlight=False)
@@ -57,21 +57,6 @@ def read_file(path: Path, what: str, limit: int) -> bytes:
     except OSError as e:
         raise ConfigError(
             _("cannot read {what} {path}: {err}").format(what=what, path=path, err=e.strerror)
-        ) from e
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a document."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise StorageError(
-            _("cannot write {path}: {err}").format(path=path, err=e.strerror)
         ) from e
 
 

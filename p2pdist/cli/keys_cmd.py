@@ -28,13 +28,13 @@ from keys import (
 
 from ..errors import ConfigError
 from ..i18n import _
+from ..store._fs import atomic_write
 from ._common import (
     console,
     load_key,
     passphrase_file_option,
     read_file,
     read_passphrase,
-    write_atomic,
 )
 
 DAY_S = 86400
@@ -116,7 +116,7 @@ def root_init(root_keys: tuple[Path, ...], threshold: int, release_keys: tuple[P
         version=1, created=now, expires=now + int(expires * DAY_S), root_keys=rk,
         root_threshold=threshold, release_roles=[(role_name, relk, release_threshold, channels)],
     )
-    write_atomic(out, Envelope(root.encode_body()).encode())
+    atomic_write(out, Envelope(root.encode_body()).encode())
     console.print(_("wrote trust root v1 to {out} (unsigned)").format(out=out))
     console.print(_("next: sign it with {n} of the {m} root keys: "
                     "p2pdist keys root sign {out} --key ROOTKEY").format(
@@ -146,7 +146,7 @@ def root_sign(root_file: Path, key_path: Path, previous: Path | None,
                                                                   "rotation)"))
         )
     env = env.sign(key)
-    write_atomic(root_file, env.encode())
+    atomic_write(root_file, env.encode())
     _print_root_status(env, root, prev)
 
 
@@ -227,7 +227,7 @@ def root_rotate(root_file: Path, out: Path, root_keys: tuple[Path, ...], thresho
                     {k: v for k, v in keys.items() if k in used}, frozenset(root_ids), root_thr,
                     tuple(roles.values()))
     new_root = Root.decode_body(new_root.encode_body())  # the decoder's checks, before writing
-    write_atomic(out, Envelope(new_root.encode_body()).encode())
+    atomic_write(out, Envelope(new_root.encode_body()).encode())
     console.print(_("wrote trust root v{v} to {out} (unsigned)").format(v=new_root.version,
                                                                        out=out))
     console.print(_("next: sign it with {a} of v{pv}'s root keys and {b} of its own: "

@@ -29,6 +29,7 @@ from ..i18n import _
 from ..install import install_from_folder
 from ..release import BuildProgress, build_release, sha256_file
 from ..store import Store
+from ..store._fs import atomic_write
 from ._common import (
     console,
     human_duration,
@@ -36,7 +37,6 @@ from ._common import (
     load_key,
     passphrase_file_option,
     read_file,
-    write_atomic,
 )
 
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -87,7 +87,7 @@ def build(content_dir: Path, channel: str, version: int, catalog_path: Path, exp
                           catalog_path=catalog_path, expires_days=expires, seeders=endpoints,
                           progress=on_progress)
     dt = time.monotonic() - t0
-    write_atomic(out, m.to_envelope().encode())
+    atomic_write(out, m.to_envelope().encode())
     console.print(_("built {channel} v{v}: {n} files, {size} in {s:.1f}s ({rate}/s) -> {out} "
                     "(unsigned)").format(channel=channel, v=version, n=len(m.files),
                                          size=human_size(m.total_size), s=dt,
@@ -109,7 +109,7 @@ def sign(manifest_file: Path, key_path: Path, passphrase_file: Path | None) -> N
     m = Manifest.decode_body(env.signed)
     key = load_key(key_path, passphrase_file)
     env = env.sign(key)
-    write_atomic(manifest_file, env.encode())
+    atomic_write(manifest_file, env.encode())
     console.print(_("signed {channel} v{v} with key {kid} ({n} signature(s) now)").format(
         channel=m.channel, v=m.version, kid=key.keyid[:16], n=len(env.signatures)))
 
