@@ -3,8 +3,10 @@
 Measures, each in its own scenario:
 - `throughput_mbps`: 4 boxes fetch the bundle from one seeder (and each other); payload bytes the
   boxes received in all, in Mbit/s over the time until the last box activated;
-- `resume_redownload_fraction`: a box (download capped so it can be caught half way) is
-  SIGKILLed at about 50% and restarted; bytes the seeder sent beyond one bundle, over the bundle;
+- `resume_redownload_fraction`: a box (the seeder's upload capped so it can be caught half way)
+  is SIGKILLed at about 50% and restarted; verified bytes it had at the kill that the restart did
+  not find (so must fetch again), over the bundle (`seeder_view_redownload_fraction`: the
+  seeder's count of bytes sent beyond one bundle, which adds data in flight in socket buffers);
 - `incremental_ratio`: a box holding v1 updates to v2, where 5 of the 25 films changed; payload
   bytes it fetched over the bytes of the changed files;
 - `rss_mb`: peak resident memory (VmHWM) of a box process over the run.
@@ -105,6 +107,10 @@ def scenario_swarm(w: dict[str, Path], work: Path, size: int) -> dict[str, Any]:
 
 
 def scenario_resume(w: dict[str, Path], work: Path, size: int) -> dict[str, Any]:
+    """Kill a box half way, then measure what its next start knows without any network, then
+    let it finish. Lost = verified bytes at the kill - bytes the restart found; the seeder's view
+    (bytes it sent beyond one bundle) is an upper bound that also counts data that was in flight
+    in loopback socket buffers when the box died."""
     # The seeder's upload is capped so the box can be caught half way (about 10 s in all); a
     # download cap on loopback arrives in bursts.
     cap = max(size // 10, 1_000_000)
@@ -119,7 +125,13 @@ def scenario_resume(w: dict[str, Path], work: Path, size: int) -> dict[str, Any]
         children.append(first)
         ev = first.wait_event("progress", 300, where=lambda e: e["bytes_done"] >= size // 2)
         first.kill()
-        killed_at = ev["bytes_done"] / size
+        at_kill = ev["bytes_done"]
+        # The restart alone, with no peer: what resume data and the files on disk still hold.
+        probe = Child(["box", "fetch", w["m1"], "--data", data, "--root", w["root"],
+                       "--listen", "127.0.0.30:0", "--reserve", "1MiB", "--json"], name="probe")
+        children.append(probe)
+        found = probe.wait_event("progress", 60, where=lambda e: e["state"] != "checking")
+        probe.stop()
         second = Child(box_args(w, w["m1"], data, "127.0.0.30", port), name="second")
         children.append(second)
         done = second.wait_event("done", 300)
@@ -129,11 +141,14 @@ def scenario_resume(w: dict[str, Path], work: Path, size: int) -> dict[str, Any]
             decode_envelope(w["m1"].read_bytes()).signed).torrent_name]["total_payload_upload"]
     finally:
         stop_all(children)
+    lost = max(0, at_kill - found["bytes_done"])
     return {
-        "killed_at_fraction": round(killed_at, 3),
+        "killed_at_fraction": round(at_kill / size, 3),
+        "found_after_restart": found["bytes_done"],
         "second_run_payload": done["payload_download"],
         "seeder_sent": sent,
-        "resume_redownload_fraction": round(max(0, sent - size) / size, 4),
+        "resume_redownload_fraction": round(lost / size, 4),
+        "seeder_view_redownload_fraction": round(max(0, sent - size) / size, 4),
     }
 
 
