@@ -45,6 +45,9 @@ class SeederConfig:
     allow_boxes: frozenset[str] | None = None
     forward_to: str | None = None
     dht: bool = False
+    super_seed: bool = True
+    """Super-seeding for complete releases: each peer gets pieces no one else has, so a seeder
+    behind a thin link sends ~1.0 copies instead of ~1.4 (NOTES-testbed)."""
     dht_nodes: tuple[tuple[str, int], ...] = ()
     stale_hours: float = 24.0
 
@@ -248,7 +251,8 @@ def _dht(r: _Reader) -> dict[str, Any]:
     if dht and not nodes and listen_port == "0":
         raise r.fail("dht", _("a DHT node needs a fixed port in listen (not 0), or dht_nodes "
                               "to join"))
-    return {"dht": dht, "dht_nodes": tuple(nodes)}
+    super_seed = r.get("super_seed", bool, True, _("true or false"))
+    return {"dht": dht, "dht_nodes": tuple(nodes), "super_seed": super_seed}
 
 
 def _check_urls(r: _Reader, key: str, urls: tuple[str, ...]) -> None:
@@ -314,6 +318,9 @@ wan_limit = []
 max_connections = 2000
 max_connections_per_torrent = 1000
 
+# Super-seed complete releases (each peer gets pieces nobody else has yet): ~1.0 copies sent
+# over a thin uplink instead of ~1.4.
+super_seed = true
 # Run a private DHT node boxes can bootstrap from (peer exchange works without it).
 dht = false
 # DHT nodes to join instead of starting a new DHT, e.g. the origin's ["10.0.0.1:6881"].

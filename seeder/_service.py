@@ -161,6 +161,8 @@ class SeederService:
     async def _seeded(self, channel: str, key: str, version: int) -> None:
         old = self.seeding.get(channel)
         self.seeding[channel] = key
+        if self.config.super_seed:
+            self.swarm.set_super_seeding(key, True)
         if old is not None and old != key:
             with contextlib.suppress(UnknownTorrentError):
                 await self.swarm.remove(old)

@@ -352,6 +352,19 @@ class Swarm:
             rt.classes.add_host(ip)
         t.handle.connect_peer((str(ip), endpoint[1]))
 
+    def set_super_seeding(self, key: str, enabled: bool) -> None:
+        """Super-seed a complete torrent: offer each peer pieces no other peer has, so a seeder
+        on a thin uplink sends about one copy while peers spread the rest among themselves.
+
+        Raises:
+            UnknownTorrentError: no such key.
+        """
+        h = self._get(key).handle
+        if enabled:
+            h.set_flags(lt.torrent_flags.super_seeding)
+        else:
+            h.unset_flags(lt.torrent_flags.super_seeding)
+
     def set_wan_allowed(self, allowed: bool) -> None:
         """Allow or forbid connections to and from anything outside the LAN set (subnets and
         registered LAN peers). Forbidding drops existing WAN connections at once."""

@@ -56,9 +56,11 @@ def toml_value(v: Any) -> str:
 
 
 def write_config(path: Path, **settings: Any) -> Path:
-    """A seeder.toml with loopback defaults (any free port, metrics off) plus `settings`."""
+    """A seeder.toml with loopback defaults (any free port, metrics off, no super-seeding: it
+    paces tiny swarms on fast links, see test_super_seeding_is_set) plus `settings`."""
     values: dict[str, Any] = {"channels": [CHANNEL], "listen": "127.0.0.1:0",
-                              "feed": "127.0.0.1:0", "metrics": "", "poll_interval_s": 0.5}
+                              "feed": "127.0.0.1:0", "metrics": "", "poll_interval_s": 0.5,
+                              "super_seed": False}
     values.update(settings)
     path.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in values.items()
                             if v is not None), encoding="utf-8")

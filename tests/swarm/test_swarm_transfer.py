@@ -216,3 +216,36 @@ async def test_wan_limits_follow_the_schedule_window(tmp_path: Path) -> None:
                 await trio.sleep(0.05)
         assert swarm.wan_limits == (250_000, 250_000)
         nursery.cancel_scope.cancel()
+
+
+async def test_super_seeding_and_wan_access_switch_on_and_off(tmp_path: Path) -> None:
+    """A seeder super-seeds complete releases; a box that loses its site's election is cut off
+    from WAN peers by the IP filter, and the download from the WAN seeder stops."""
+    torrent = make_release(tmp_path / "src", "rel", {"a.bin": 4 * MB})
+    async with trio.open_nursery() as nursery:
+        seeder = await start_swarm(nursery, config(tmp_path, "127.0.0.80",
+                                                   wan_schedule=WanSchedule.parse("up=1MB")))
+        await seeder.add_torrent("rel", torrent, tmp_path / "src", seed_mode=True)
+        handle = seeder._get("rel").handle
+        seeder.set_super_seeding("rel", True)
+        assert handle.flags() & lt.torrent_flags.super_seeding
+        seeder.set_super_seeding("rel", False)
+        assert not handle.flags() & lt.torrent_flags.super_seeding
+        box = await start_swarm(nursery, config(tmp_path, "127.0.0.81"))
+        await box.add_torrent("rel", torrent, tmp_path / "box")
+        box.connect_peer("rel", ("127.0.0.80", seeder.listen_port), PeerSource.SEEDER)
+        with trio.fail_after(10):
+            while box.snapshot("rel").bytes_done == 0:
+                await trio.sleep(0.05)
+        box.set_wan_allowed(False)  # the seeder is not LAN: its connection is dropped
+        with trio.fail_after(10):
+            while box.snapshot("rel").peers[PeerSource.SEEDER]:
+                await trio.sleep(0.05)
+        stalled = box.snapshot("rel").bytes_done
+        await trio.sleep(1.0)
+        assert box.snapshot("rel").bytes_done - stalled < 0.5 * MB
+        box.set_wan_allowed(True)
+        box.connect_peer("rel", ("127.0.0.80", seeder.listen_port), PeerSource.SEEDER)
+        with trio.fail_after(15):
+            await box.wait_complete("rel")
+        nursery.cancel_scope.cancel()
