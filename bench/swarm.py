@@ -9,7 +9,8 @@ Measures, each in its own scenario:
   seeder's count of bytes sent beyond one bundle, which adds data in flight in socket buffers);
 - `incremental_ratio`: a box holding v1 updates to v2, where 5 of the 25 films changed; payload
   bytes it fetched over the bytes of the changed files;
-- `rss_mb`: peak resident memory (VmHWM) of a box process over the run.
+- `rss_mb`: peak resident memory (VmHWM) of a box process over the run at loopback speed, and
+  `rss_mb_at_4MBps` for a box whose link gives it 4 MB/s (buffers grow with the rate).
 
 Usage: .venv/bin/python bench/swarm.py [--size 200MB] [--json]
 Writes bench/results/swarm.json; the last line printed is one JSON object.
@@ -152,6 +153,22 @@ def scenario_resume(w: dict[str, Path], work: Path, size: int) -> dict[str, Any]
     }
 
 
+def scenario_capped_memory(w: dict[str, Path], work: Path) -> dict[str, Any]:
+    """Peak RSS of a box that downloads at 4 MB/s (32 Mbit/s, faster than any township link):
+    libtorrent's buffers grow with the rate, so this is what a real box needs."""
+    seeder, port = start_seeder(w["origin1"], "--wan-limit", "up=4MB")
+    box = Child(box_args(w, w["m1"], work / "capped", "127.0.0.50", port, "--seed"),
+                name="capped")
+    try:
+        box.wait_event("progress", 60, where=lambda e: e["bytes_done"] > 0)
+        t0 = time.monotonic()
+        box.wait_event("progress", 120, where=lambda e: time.monotonic() - t0 > 10)
+        rss = peak_rss_mb(box)
+    finally:
+        stop_all([box, seeder])
+    return {"rate_bytes_per_s": 4_000_000, "rss_mb": round(rss, 1)}
+
+
 def scenario_incremental(w: dict[str, Path], work: Path) -> dict[str, Any]:
     m1 = Manifest.decode_body(decode_envelope(w["m1"].read_bytes()).signed)
     m2 = Manifest.decode_body(decode_envelope(w["m2"].read_bytes()).signed)
@@ -192,6 +209,7 @@ def main() -> None:
         swarm = scenario_swarm(w, work, size)
         resume = scenario_resume(w, work, size)
         inc = scenario_incremental(w, work)
+        capped = scenario_capped_memory(w, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {
@@ -202,6 +220,7 @@ def main() -> None:
         "resume_redownload_fraction": resume["resume_redownload_fraction"],
         "incremental_ratio": inc["incremental_ratio"],
         "rss_mb": swarm["rss_mb"],
+        "rss_mb_at_4MBps": capped["rss_mb"],
         "targets": {"resume_redownload_fraction": 0.01, "incremental_ratio": 1.05,
                     "rss_mb": 100},
         "swarm": swarm,
