@@ -44,6 +44,10 @@ from ._sources import Offer, Source, SourceFailure, ask
 log = logging.getLogger(__name__)
 
 PENALTY_S = 300.0
+FAILURE_PENALTY_S = 30.0
+PENALTY_MAX_S = 3600.0
+PROVE_INTERVAL_S = 30.0
+PROBE_TIMEOUT_S = 5.0
 STATIC_NEIGHBOUR_INTERVAL_S = 5.0
 CHECKIN_INTERVAL_S = 300.0
 NEIGHBOUR_GRACE_S = 10.0
@@ -102,6 +106,8 @@ class BoxAgent:
         self.downloading: dict[str, str] = {}
         self.wan_enabled: dict[str, bool] = {}
         self.seeder_swarm: dict[str, tuple[str, int]] = {}  # seeder feed URL -> swarm address
+        self.proven: set[str] = set()  # LAN neighbours whose feed confirmed their node id
+        self.strikes: dict[str, int] = {}
         self.last_errors: list[dict[str, Any]] = []
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
@@ -130,6 +136,8 @@ class BoxAgent:
                 await self._start_discovery(nursery)
             if self.config.neighbours:
                 nursery.start_soon(self._static_neighbours_loop)
+            if self.config.mdns:
+                nursery.start_soon(self._prove_neighbours_loop)
             nursery.start_soon(self._wan_policy_loop)
             nursery.start_soon(self._checkin_loop)
             nursery.start_soon(self._update_loop)
@@ -164,6 +172,7 @@ class BoxAgent:
                                                         port, info.swarm_port,
                                                         dict(info.channels))
                 known[url] = info.node_id
+                self.proven.add(info.node_id)
                 self.swarm.register_lan_peer(host)
                 for c, v in info.channels.items():
                     m = self.machines.get(c)
@@ -224,10 +233,10 @@ class BoxAgent:
         if self.config.site_mode != "shared-uplink":
             return
         with trio.move_on_after(NEIGHBOUR_GRACE_S):
-            if self.config.neighbours:
-                await self._neighbours_probed.wait()
-            elif self.config.mdns:
+            if self.config.mdns:
                 await trio.sleep(MDNS_GRACE_S)
+                self._neighbours_probed = trio.Event()  # one probe round after the wait
+            await self._neighbours_probed.wait()
 
     def poke(self) -> None:
         """Poll sources now (a neighbour has something newer, or a technician asked)."""
@@ -288,7 +297,10 @@ class BoxAgent:
         newer = self.store.active_version(channel)
 
         async def one(s: Source) -> None:
-            results.append(await ask(s, channel, root_version, newer, self._on_info))
+            r = await ask(s, channel, root_version, newer, self._on_info)
+            if not isinstance(r, SourceFailure):
+                self.strikes.pop(s.url, None)
+            results.append(r)
 
         async with trio.open_nursery() as nursery:
             for s in self._sources(channel):
@@ -296,6 +308,9 @@ class BoxAgent:
         offers = []
         for r in results:
             if isinstance(r, SourceFailure):
+                # A source that times out, floods or refuses would hold every poll: leave it
+                # alone for a while, longer each time it fails again.
+                self._penalize(r.source, FAILURE_PENALTY_S)
                 self._note_error(r.source.url, r.reason)
             elif r is not None:
                 offers.append(r)
@@ -304,6 +319,16 @@ class BoxAgent:
     def _on_info(self, source: Source, info: FeedInfo) -> None:
         if not source.lan and info.swarm_port:
             self.seeder_swarm[source.url] = (source.host, info.swarm_port)
+        if source.lan and info.node_id == source.node_id and info.swarm_port:
+            self.proven.add(info.node_id)
+
+    def _penalize(self, source: Source, base_s: float) -> None:
+        strikes = self.strikes.get(source.url, 0) + 1
+        self.strikes[source.url] = strikes
+        seconds = min(PENALTY_MAX_S, base_s * 2 ** (strikes - 1))
+        self.penalties[source.url] = self.clock() + seconds
+        if source.lan and self._discovery is not None:
+            self._discovery.penalize(source.node_id, seconds)
 
     def _verify(self, offer: Offer) -> VerifiedRelease | None:
         now = int(self.clock())
@@ -319,9 +344,7 @@ class BoxAgent:
                                   f"{release.manifest.channel}, which this box does not follow")
             return release
         except (TrustError, ConfigError) as e:
-            self.penalties[offer.source.url] = self.clock() + PENALTY_S
-            if offer.source.lan and self._discovery is not None:
-                self._discovery.penalize(offer.source.node_id, PENALTY_S)
+            self._penalize(offer.source, PENALTY_S)
             self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
             for m in self.machines.values():
                 if m.phase is Phase.MANIFEST_FOUND:
@@ -407,8 +430,31 @@ class BoxAgent:
         return self.elected() == self.node_id
 
     def elected(self) -> str:
-        site = [n.node_id for n in self.neighbours.values() if n.site == self.config.site]
+        """The site's WAN box, among neighbours that proved who they are: their feed answered
+        with the node id they advertise (a forged mDNS record cannot win)."""
+        site = [n.node_id for n in self.neighbours.values()
+                if n.site == self.config.site and n.node_id in self.proven]
         return elect(self.node_id, site)
+
+    async def _prove_neighbours_loop(self) -> None:
+        """Ask each new LAN neighbour's feed who it is (bounded: one probe per neighbour per
+        PROVE_INTERVAL_S, a few seconds each)."""
+        asked: dict[str, float] = {}
+        while True:
+            now = self.clock()
+            for n in list(self.neighbours.values()):
+                if n.node_id in self.proven or now - asked.get(n.node_id, -1e9) < PROVE_INTERVAL_S:
+                    continue
+                asked[n.node_id] = now
+                try:
+                    with trio.fail_after(PROBE_TIMEOUT_S):
+                        async with FeedClient(n.feed_url, timeout_s=2, retries=0) as client:
+                            info = await client.info()
+                except (P2PDistError, trio.TooSlowError):
+                    continue
+                self._on_info(Source(n.feed_url, lan=True, node_id=n.node_id), info)
+            self._neighbours_probed.set()
+            await trio.sleep(PEER_REFRESH_S)
 
     def _seeder_endpoints(self, release: VerifiedRelease, offer: Offer) -> list[tuple[str, int]]:
         eps = []
