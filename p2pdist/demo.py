@@ -167,8 +167,10 @@ class DemoSwarm:
                 "seconds": round(b.done_at, 1) if b.done_at is not None else None,
                 "elected": b.last.get("elected") == b.last.get("node_id"),
                 "bytes_from_lan": rec.get("lan", 0),
-                "bytes_from_seeders": rec.get("seeder", 0) + rec.get("wan", 0),
-                "bytes_from_origin": 0,
+                "bytes_from_seeders": rec.get("seeder", 0),
+                # WAN peers other than the box's seeder: here only the origin (the seeder's
+                # peer exchange tells the origin about the elected boxes, and it serves them).
+                "bytes_from_origin": rec.get("wan", 0),
             })
         done = [b["seconds"] for b in boxes if b["seconds"] is not None]
         sites = len({b.site for b in self.boxes})

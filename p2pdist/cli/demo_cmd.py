@@ -88,7 +88,7 @@ def cli_root() -> click.Group:
 
 def _table(swarm: DemoSwarm, size: int) -> Table:
     t = Table(_("box"), _("site"), _("state"), _("progress"), _("rate"), _("from LAN"),
-              _("from seeder"), _("WAN"), title=_("{t:.0f}s").format(
+              _("from seeder"), _("from origin"), _("WAN"), title=_("{t:.0f}s").format(
                   t=time.monotonic() - swarm.t0))
     for b in swarm.boxes:
         ch = b.last.get("channels", {}).get(CHANNEL, {})
@@ -101,7 +101,8 @@ def _table(swarm: DemoSwarm, size: int) -> Table:
         wan = _("elected") if b.last and b.last.get("elected") == b.last.get("node_id") else ""
         t.add_row(b.name, b.site, state, f"{100 * done / size:.0f}%",
                   f"{human_size(tor.get('download_rate', 0))}/s",
-                  human_size(rec.get("lan", 0)), human_size(rec.get("seeder", 0)), wan)
+                  human_size(rec.get("lan", 0)), human_size(rec.get("seeder", 0)),
+                  human_size(rec.get("wan", 0)), wan)
     return t
 
 
@@ -156,14 +157,16 @@ def _print_summary(s: dict[str, Any]) -> None:
     _step(_("3. summary"))
     lan = sum(b["bytes_from_lan"] for b in s["boxes"])
     seed = sum(b["bytes_from_seeders"] for b in s["boxes"])
+    origin = sum(b["bytes_from_origin"] for b in s["boxes"])
     console.print(_("every box updated in {m}s; the lower bound for this set-up is {b}s "
                     "({r}x)").format(m=s["makespan_s"], b=s["bound_s"],
                                      r=s["makespan_over_bound"]))
     console.print(_("one download per box would take at least {o}s: {x}x slower").format(
         o=s["one_download_per_box_s"], x=s["speedup_vs_one_download_per_box"]))
-    console.print(_("boxes got {lan} from LAN neighbours and {seed} from the seeder; the origin "
-                    "sent {o} ({oc:.2f} copies), the seeder {se} ({sc:.2f} copies)").format(
-                        lan=human_size(lan), seed=human_size(seed),
+    console.print(_("boxes got {lan} from LAN neighbours, {seed} from the seeder and {orig} "
+                    "from the origin; the origin sent {o} ({oc:.2f} copies), the seeder {se} "
+                    "({sc:.2f} copies)").format(
+                        lan=human_size(lan), seed=human_size(seed), orig=human_size(origin),
                         o=human_size(s["origin_egress_bytes"]),
                         oc=s["origin_egress_bytes"] / s["size"],
                         se=human_size(s["seeder_egress_bytes"]),
