@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-sweep clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,15 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+# bench: release-build throughput, then the update-time benchmark on a network-namespace
+# testbed (root or `unshare -Urnm`, see bench/README.md; ~12 min) and its flow model.
 bench: $(STAMP)
 	$(BIN)/python bench/release_build.py
+	$(BIN)/python bench/update_time.py
+	$(BIN)/python bench/model.py --compare bench/results/update_time.json --province
+
+bench-sweep: $(STAMP)
+	$(BIN)/python bench/update_time.py --sweep
 
 clean:
 	rm -rf $(VENV) build *.egg-info
