@@ -29,39 +29,78 @@ class ChildError(RuntimeError):
 
 
 class Child:
-    """One `python -m p2pdist ARGS` process with its JSON-line events."""
+    """One `python -m p2pdist ARGS` process (or `command + ARGS`) with its JSON-line events.
+
+    Each event is stamped with the parent's `time.monotonic()` on arrival (key ``_t``), so a
+    benchmark that reads events later still knows when they happened.
+
+    Args:
+        args: the command's arguments.
+        name: for messages.
+        env: variables added to the parent's environment (or the whole environment when
+            `inherit_env` is False).
+        cwd: the working directory.
+        command: what to run instead of ``python -m p2pdist`` (e.g. ``ip netns exec NS``
+            followed by a program).
+        stdout_path: write stdout to this file instead of parsing events from it.
+    """
 
     def __init__(self, args: Sequence[str | os.PathLike[str]], *, name: str = "",
-                 env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: Path | None = None,
+                 command: Sequence[str] | None = None, stdout_path: Path | None = None,
+                 inherit_env: bool = True) -> None:
         self.name = name or str(args[0])
         self.args = [str(a) for a in args]
+        self.started = time.monotonic()
+        self.exited_at: float | None = None
         self._events: queue.Queue[Event | None] = queue.Queue()
         self.events: list[Event] = []
         self._stderr: list[str] = []
+        prefix = list(command) if command is not None else [sys.executable, "-m", "p2pdist"]
+        out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "p2pdist", *self.args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", env={**os.environ, **(env or {})}, cwd=cwd,
+            [*prefix, *self.args],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})} if inherit_env else dict(env or {}), cwd=cwd,
             start_new_session=True,  # Ctrl-C in a terminal reaches the parent only; it stops us
         )
-        threading.Thread(target=self._read_stdout, daemon=True).start()
+        if stdout_path:
+            out.close()  # type: ignore[union-attr]
+            self._events.put(None)
+        else:
+            threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def poll(self) -> int | None:
+        """Exit code, or None while running; stamps the exit time the first time it is seen."""
+        rc = self.proc.poll()
+        if rc is not None and self.exited_at is None:
+            self.exited_at = time.monotonic()
+        return rc
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            line = line.strip()
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
             if line.startswith("{"):
                 try:
-                    self._events.put(json.loads(line))
+                    ev = json.loads(line)
                 except json.JSONDecodeError:
                     self._stderr.append(line)
+                    continue
+                if isinstance(ev, dict):
+                    ev["_t"] = time.monotonic()
+                    self._events.put(ev)
         self._events.put(None)
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line.rstrip())
+        for raw in self.proc.stderr:
+            self._stderr.append(raw.decode("utf-8", "replace").rstrip())
             del self._stderr[:-50]
 
     @property
@@ -82,7 +121,7 @@ class Child:
                 raise ChildError(f"{self.name}: no {kind!r} event within {timeout:.0f}s\n"
                                  f"{self.stderr_tail}")
             try:
-                ev = self._events.get(timeout=left)
+                ev = self._events.get(timeout=min(left, 1.0))
             except queue.Empty:
                 continue
             if ev is None:
