@@ -72,9 +72,3 @@ def torrent_files(torrent: bytes) -> tuple[str, list[TorrentFile]]:
         out.append(TorrentFile(rel, fs.file_size(i), fs.root(i).to_bytes()))
     return ti.name(), out
 
-
-def info_hashes(torrent: bytes) -> tuple[str, str]:
-    """(v1 hex, v2 hex) info-hashes of a torrent."""
-    ti = lt.torrent_info(torrent)
-    ih = ti.info_hashes()
-    return str(ih.v1), str(ih.v2)
