@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
-from hypothesis import strategies as st
 
 from keys import Envelope, Root, SigningKey, TrustError, encode
 from manifest import FileEntry, Kind, Manifest, make_files, torrent_name_for
 from p2pdist._libtorrent import lt
 from p2pdist.torrent import create_hybrid_torrent, torrent_files
+from tests.fuzz_strategies import leaves, msgpack_objects, mutations  # noqa: F401  (re-exported)
 
 NOW = 1_800_000_000
 """The box clock in every test: 2027-01-15 08:00:00 UTC."""
@@ -189,52 +189,3 @@ def only_trust_errors(fn: Callable[..., Any], *args: Any) -> Any:
     with contextlib.suppress(TrustError):
         return fn(*args)
     return None
-
-
-# Strategies shared by the fuzz tests.
-
-leaves = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats()
-    | st.text(max_size=20)
-    | st.binary(max_size=40)
-)
-
-
-def msgpack_objects(key: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Any]:
-    """Random msgpack-able values; map keys are text unless `key` says otherwise."""
-    keys_st = st.text(max_size=10) if key is None else key
-    return st.recursive(
-        leaves,
-        lambda c: st.lists(c, max_size=5) | st.dictionaries(keys_st, c, max_size=5),
-        max_leaves=20,
-    )
-
-
-@st.composite
-def mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    """`data` with bytes flipped, cut, inserted, deleted or a slice copied elsewhere."""
-    buf = bytearray(data)
-    n = len(buf)
-    kind = draw(st.sampled_from(["flip", "truncate", "insert", "delete", "splice"]))
-    if kind == "flip":
-        for i in draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4)):
-            buf[i] ^= draw(st.integers(1, 255))
-    elif kind == "truncate":
-        buf = buf[: draw(st.integers(0, n - 1))]
-    elif kind == "insert":
-        i = draw(st.integers(0, n))
-        buf[i:i] = draw(st.binary(min_size=1, max_size=16))
-    elif kind == "delete":
-        i = draw(st.integers(0, n - 1))
-        del buf[i : i + draw(st.integers(1, 16))]
-    else:
-        i = draw(st.integers(0, n - 1))
-        j = draw(st.integers(i, min(n, i + 64)))
-        at = draw(st.integers(0, n))
-        chunk = bytes(buf[i:j])
-        replace = draw(st.booleans())
-        buf[at : at + (len(chunk) if replace else 0)] = chunk
-    return bytes(buf)
