@@ -10,12 +10,11 @@ from the LAN.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +25,7 @@ from keys import P2PDistError, TrustError
 from manifest import VerifiedRelease, verify_manifest_with
 
 from ..boxstate import BoxState
-from ..checkin import ChannelReport, CheckinQueue, deliver, make_checkin
+from ..checkin import CheckinQueue
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..errors import ConfigError, first_known_error
@@ -34,12 +33,14 @@ from ..feeds import FeedClient, FeedInfo, serve_feed
 from ..fetch import FetchPhase, fetch_release, release_key
 from ..seeding import seed_active
 from ..store import Store
-from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot
+from ..swarm import PeerSource, Swarm, SwarmConfig
+from ._checkins import checkin_loop
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
 from ._machine import Input, Phase, UpdateMachine
 from ._site import StallWatch, elect
 from ._sources import Offer, Source, SourceFailure, ask
+from ._status import handle_control
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ PENALTY_MAX_S = 3600.0
 PROVE_INTERVAL_S = 30.0
 PROBE_TIMEOUT_S = 5.0
 STATIC_NEIGHBOUR_INTERVAL_S = 5.0
-CHECKIN_INTERVAL_S = 300.0
 NEIGHBOUR_GRACE_S = 10.0
 MDNS_GRACE_S = 3.0  # a running browser sees a new service ~1.3 s after it registers
 PEER_REFRESH_S = 2.0
@@ -112,7 +112,7 @@ class BoxAgent:
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
         self._neighbours_probed = trio.Event()
-        self._activated = trio.Event()
+        self.activated = trio.Event()
         self.identity = self.state.identity()
         self.outbox = CheckinQueue(data_dir / "state")
         self._stalled: dict[str, bool] = {}
@@ -131,7 +131,8 @@ class BoxAgent:
             source = BoxFeedSource(self.node_id, self.store, self.state, self.config.channels,
                                    self.swarm.listen_port)
             self.feed_port = await nursery.start(serve_feed, source, self.config.feed)
-            await nursery.start(serve_control, socket_path(self.data_dir), self.handle)
+            await nursery.start(serve_control, socket_path(self.data_dir),
+                                partial(handle_control, self))
             if self.config.mdns:
                 await self._start_discovery(nursery)
             if self.config.neighbours:
@@ -139,7 +140,7 @@ class BoxAgent:
             if self.config.mdns:
                 nursery.start_soon(self._prove_neighbours_loop)
             nursery.start_soon(self._wan_policy_loop)
-            nursery.start_soon(self._checkin_loop)
+            nursery.start_soon(checkin_loop, self)
             nursery.start_soon(self._update_loop)
             task_status.started()
 
@@ -181,44 +182,6 @@ class BoxAgent:
                         self.poke()
             self._neighbours_probed.set()
             await trio.sleep(STATIC_NEIGHBOUR_INTERVAL_S)
-
-    async def _checkin_loop(self) -> None:
-        """Report to the seeders (the reverse channel): at start, after each activation and every
-        CHECKIN_INTERVAL_S. Reports wait in a durable outbox while the box is offline."""
-        window_start = int(self.clock())
-        while True:
-            now = int(self.clock())
-            body = make_checkin(
-                self.identity, seq=self.outbox.next_seq(now), sent=now, site=self.config.site,
-                channels={c: ChannelReport(m.active_version or 0, str(m.phase),
-                                           self._progress(c)) for c, m in self.machines.items()},
-                free_disk=shutil.disk_usage(self.data_dir).free, plays={},
-                window=(window_start, now))
-            window_start = now
-            await trio.to_thread.run_sync(self.outbox.enqueue, body)
-            await self._deliver_checkins()
-            with trio.move_on_after(CHECKIN_INTERVAL_S):
-                await self._activated.wait()
-            self._activated = trio.Event()
-
-    async def _deliver_checkins(self) -> None:
-        for url in self.config.seeders:
-            try:
-                with trio.fail_after(60):
-                    async with FeedClient(url, timeout_s=10, retries=0) as client:
-                        if (await deliver(self.outbox, client)).pending == 0:
-                            return
-            except (P2PDistError, trio.TooSlowError) as e:
-                log.info("check-ins to %s wait: %s", url, e)
-
-    def _progress(self, channel: str) -> float:
-        key = self.downloading.get(channel)
-        if key is None:
-            return 1.0
-        with contextlib.suppress(P2PDistError):
-            s = self.swarm.snapshot(key)
-            return s.bytes_done / s.bytes_wanted if s.bytes_wanted else 0.0
-        return 0.0
 
     async def _wan_policy_loop(self) -> None:
         """Keep libtorrent's WAN access in line with the election: on a shared uplink only the
@@ -391,7 +354,7 @@ class BoxAgent:
         finally:
             self.downloading.pop(channel, None)
             self._stalled.pop(channel, None)
-        self._activated.set()
+        self.activated.set()
         old = self.seeding.get(channel)
         self.seeding[channel] = key
         if old and old != key:
@@ -471,59 +434,3 @@ class BoxAgent:
         log.warning("%s: %s", where, reason)
         self.last_errors.append({"at": self.clock(), "where": where, "reason": reason})
         del self.last_errors[:-20]
-
-    def status(self) -> dict[str, Any]:
-        channels = {}
-        for c, m in self.machines.items():
-            d: dict[str, Any] = m.describe()
-            key = self.downloading.get(c) or self.seeding.get(c)
-            if key is not None:
-                with contextlib.suppress(P2PDistError):
-                    d["torrent"] = snapshot_json(self.swarm.snapshot(key))
-            d["wan"] = self.wan_enabled.get(c)
-            channels[c] = d
-        return {
-            "node_id": self.node_id,
-            "site": self.config.site,
-            "site_mode": self.config.site_mode,
-            "elected": self.elected(),
-            "uptime_s": round(self.clock() - self.started_at, 1),
-            "swarm_port": self.swarm.listen_port,
-            "feed_port": self.feed_port,
-            "root_version": self.root.version,
-            "channels": channels,
-            "neighbours": len(self.neighbours),
-            "last_errors": self.last_errors[-5:],
-        }
-
-    async def handle(self, req: dict[str, Any]) -> dict[str, Any]:
-        cmd = req["cmd"]
-        if cmd == "status":
-            return self.status()
-        if cmd == "peers":
-            return {"torrents": {c: snapshot_json(self.swarm.snapshot(k))
-                                 for c, k in {**self.seeding, **self.downloading}.items()},
-                    "neighbours": [{**n.__dict__, "role": "box"}
-                                   for n in self.neighbours.values()]}
-        if cmd == "update":
-            self.poke()
-            return {"poked": True}
-        raise P2PDistError(f"unknown command {cmd!r}")
-
-
-def snapshot_json(s: TorrentSnapshot) -> dict[str, Any]:
-    left = max(0, s.bytes_wanted - s.bytes_done)
-    return {
-        "state": str(s.state),
-        "bytes_done": s.bytes_done,
-        "bytes_wanted": s.bytes_wanted,
-        "download_rate": s.download_rate,
-        "upload_rate": s.upload_rate,
-        "eta_s": round(left / s.download_rate) if s.download_rate > 0 and left else None,
-        "peers": {str(k): v for k, v in s.peers.items()},
-        "received": {str(k): v for k, v in s.received.items()},
-        "total_payload_upload": s.total_payload_upload,
-        "hash_failures": s.hash_failures,
-        "peer_bans": s.peer_bans,
-        "error": s.error,
-    }
