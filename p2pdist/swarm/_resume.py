@@ -9,7 +9,6 @@ verifies, so bad resume data costs a check, never a download.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, cast
 
@@ -38,25 +37,6 @@ def encode(data: bytes, *, complete: bool) -> bytes:
     decoded = cast(dict[bytes, Any], lt.bdecode(data))
     decoded.pop(b"trees", None)
     return bytes(lt.bencode(decoded))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: temp file, fsync, rename, fsync the directory."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def load(path: Path, ti: lt.torrent_info) -> lt.add_torrent_params | None:

@@ -22,6 +22,7 @@ import trio
 from p2pdist._libtorrent import lt
 from p2pdist.errors import NetworkError, P2PDistError, StorageError, TransferError
 from p2pdist.i18n import _
+from p2pdist.store._fs import atomic_write
 
 from . import _resume
 from ._alerts import (
@@ -544,12 +545,8 @@ class Swarm:
                     )
                 )
             path = _resume.resume_path(self._config.resume_dir, t.key)
-            try:
-                await trio.to_thread.run_sync(_encode_and_write, path, result.data, complete)
-            except OSError as e:
-                raise StorageError(
-                    _("cannot write resume file {path}: {e}").format(path=path, e=e)
-                ) from e
+            # atomic_write raises a StorageError that names the file and the cause.
+            await trio.to_thread.run_sync(_encode_and_write, path, result.data, complete)
 
     async def _save_logged(self, t: _Torrent) -> None:
         try:
@@ -711,7 +708,7 @@ class Swarm:
 
 
 def _encode_and_write(path: Path, data: bytes, complete: bool) -> None:
-    _resume.write_atomic(path, _resume.encode(data, complete=complete))
+    atomic_write(path, _resume.encode(data, complete=complete))
 
 
 def _parse_ip(text: str) -> IPAddress:
