@@ -3,21 +3,114 @@
 It lives in the lowest layer so that every layer (keys and manifest included) translates its
 messages the same way; `p2pdist.i18n` re-exports it. Call sites write
 ``_("... {name} ...").format(name=...)`` so translators see whole sentences with named fields.
-The catalog is `p2pdist/locale/<lang>/LC_MESSAGES/p2pdist.mo`; without one, messages stay English.
+
+The catalog ships inside the package: `p2pdist/locale/<lang>/LC_MESSAGES/p2pdist.mo` (compiled
+from the `.po` next to it by `make catalog`). It is found by path from here, without importing
+the upper layers. Without a catalog for the language, messages stay English.
+
+Language choice (`language_from_env`): `P2PDIST_LANG` first, then as GNU gettext does:
+LANGUAGE (a colon list) unless the locale (LC_ALL, LC_MESSAGES, LANG, first set) is C/POSIX,
+which means English. The CLI's `--lang` calls `set_language`, which also binds this catalog
+as the process's global gettext domain, so click's own words ("Usage:", "Options:") follow.
 """
 
 from __future__ import annotations
 
 import gettext
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
-_LOCALE_DIR = Path(__file__).resolve().parent.parent / "p2pdist" / "locale"
-_translation = gettext.translation("p2pdist", localedir=_LOCALE_DIR, fallback=True)
+DOMAIN = "p2pdist"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "p2pdist" / "locale"
+_ENGLISH = frozenset({"", "C", "POSIX", "en", "en_US", "en_GB"})
+
+
+def _is_english(lang: str) -> bool:
+    return lang.split(".")[0].split("@")[0] in _ENGLISH
+
+
+def language_from_env(env: Mapping[str, str] | None = None) -> str:
+    """The language the environment asks for ("C" for English), by the usual variables."""
+    env = os.environ if env is None else env
+    explicit = env.get("P2PDIST_LANG", "")
+    if explicit:
+        return explicit
+    locale = next((env[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(v)), "C")
+    if locale.split(".")[0] in ("C", "POSIX"):
+        return "C"
+    return env.get("LANGUAGE", "") or locale
+
+
+def translation_for(lang: str | None) -> gettext.NullTranslations:
+    """The catalog for `lang` (e.g. "zh_CN", "zh_CN.UTF-8", "zh:en"), or English.
+
+    For callers that answer several languages in one process (a web page per Accept-Language).
+    """
+    langs = [part for part in (lang or "").split(":") if part]
+    if not langs or _is_english(langs[0]):
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=langs, fallback=True)
+
+
+def language_for_accept(header: str) -> str:
+    """The best language we have for an HTTP Accept-Language header ("C" for English)."""
+    ranked: list[tuple[float, str]] = []
+    for item in header.split(","):
+        tag, _sep, params = item.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if tag:
+            ranked.append((q, tag.strip()))
+    for _q, tag in sorted(ranked, key=lambda r: -r[0]):
+        code = tag.replace("-", "_")
+        if _is_english(code) or code.lower().startswith("en"):
+            return "C"
+        if code.lower().startswith("zh"):
+            return "zh_CN"
+    return "C"
+
+
+_state: dict[str, gettext.NullTranslations] = {"t": translation_for(language_from_env())}
+
+
+def set_language(lang: str, *, process_wide: bool = False) -> None:
+    """Translate from now on into `lang` ("C" for English).
+
+    With `process_wide` (the CLI does this), the choice is also exported to the environment
+    (P2PDIST_LANG for our child processes, LANGUAGE for the stdlib's global gettext) and our
+    catalog becomes the global gettext domain, so libraries that call `gettext.gettext` (click)
+    speak the same language.
+    """
+    _state["t"] = translation_for(lang)
+    if process_wide:
+        os.environ["P2PDIST_LANG"] = lang
+        os.environ["LANGUAGE"] = "C" if _is_english(lang) else lang
+        gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+        gettext.textdomain(DOMAIN)
 
 
 def _(message: str) -> str:
-    """Translate `message` into the user's language (LANGUAGE / LC_ALL / LC_MESSAGES / LANG)."""
-    return _translation.gettext(message)
+    """Translate `message` into the chosen language (see `language_from_env`)."""
+    return _state["t"].gettext(message)
 
 
-__all__ = ["_"]
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """Translate a message whose form depends on the count `n`."""
+    return _state["t"].ngettext(singular, plural, n)
+
+
+__all__ = [
+    "DOMAIN",
+    "LOCALE_DIR",
+    "_",
+    "language_for_accept",
+    "language_from_env",
+    "ngettext",
+    "set_language",
+    "translation_for",
+]

@@ -1,5 +1,19 @@
 """The translation function of every layer (defined on the ground floor, `keys.i18n`)."""
 
-from keys.i18n import _
+from keys.i18n import (
+    _,
+    language_for_accept,
+    language_from_env,
+    ngettext,
+    set_language,
+    translation_for,
+)
 
-__all__ = ["_"]
+__all__ = [
+    "_",
+    "language_for_accept",
+    "language_from_env",
+    "ngettext",
+    "set_language",
+    "translation_for",
+]
