@@ -18,6 +18,7 @@ from keys import P2PDistError, TrustError
 
 from ..errors import ConfigError, StorageError, TransferError, first_known_error
 from ..i18n import _
+from ._lang import choose_language, lang_option, translate_help
 from ._lazy import LazyGroup
 
 
@@ -77,11 +78,14 @@ COMMANDS = {
 
 @click.group(cls=ErrorBoundary, lazy=COMMANDS)
 @click.version_option(package_name="p2pdist")
+@lang_option
 def cli() -> None:
     """p2pdist: signed releases for resource service boxes, shared peer to peer."""
 
 
 def main() -> None:
+    choose_language(sys.argv[1:])
+    translate_help(cli)
     sys.exit(cli.main(prog_name="p2pdist"))
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from ._lang import translate_help
+
 
 class LazyGroup(click.Group):
     """`lazy` maps a command name to "module:attribute" under `p2pdist.cli`."""
@@ -28,5 +30,6 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(f"p2pdist.cli.{module}"), attr)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            translate_help(command)
             self.commands[cmd_name] = command
         return super().get_command(ctx, cmd_name)
