@@ -19,6 +19,7 @@ import msgpack
 
 from ._errors import MalformedError, SizeLimitError, TrailingBytesError
 from ._keyfile import SIGNATURE_BYTES, PublicKey, SigningKey
+from .i18n import _
 
 MAX_SIGNATURES = 32
 KEYID_HEX_LEN = 64
@@ -28,13 +29,13 @@ def _pairs_no_duplicates(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     out: dict[Any, Any] = {}
     for k, v in pairs:
         if k in out:
-            raise MalformedError(f"duplicate map key {k!r}")
+            raise MalformedError(_("duplicate map key {k!r}").format(k=k))
         out[k] = v
     return out
 
 
 def _no_ext(code: int, data: bytes) -> Any:
-    raise MalformedError(f"msgpack extension type {code} is not allowed")
+    raise MalformedError(_("msgpack extension type {code} is not allowed").format(code=code))
 
 
 def decode_strict(data: bytes, what: str) -> Any:
@@ -55,11 +56,15 @@ def decode_strict(data: bytes, what: str) -> Any:
             timestamp=0,
         )
     except msgpack.ExtraData as e:
-        raise TrailingBytesError(f"{what}: {len(e.extra)} unexpected bytes after the end") from e
+        raise TrailingBytesError(
+            _("{what}: {n_extra} unexpected bytes after the end").format(
+                what=what, n_extra=len(e.extra))) from e
     except MalformedError as e:
         raise MalformedError(f"{what}: {e}") from e
     except Exception as e:  # msgpack raises many unrelated types for bad input
-        raise MalformedError(f"{what}: not valid msgpack ({type(e).__name__}: {e})") from e
+        raise MalformedError(
+            _("{what}: not valid msgpack ({name}: {e})").format(
+                what=what, name=type(e).__name__, e=e)) from e
     _reject_timestamps(obj, what)
     return obj
 
@@ -70,7 +75,9 @@ def _reject_timestamps(obj: Any, what: str) -> None:
     while stack:
         x = stack.pop()
         if isinstance(x, msgpack.Timestamp):
-            raise MalformedError(f"{what}: msgpack extension type -1 (timestamp) is not allowed")
+            raise MalformedError(
+                _("{what}: msgpack extension type -1 (timestamp) is not allowed").format(
+                    what=what))
         if isinstance(x, list):
             stack.extend(x)
         elif isinstance(x, dict):
@@ -92,7 +99,8 @@ class Fields:
 
     def __init__(self, obj: Any, what: str) -> None:
         if not isinstance(obj, dict):
-            raise MalformedError(f"{what} must be a map, not {_tname(obj)}")
+            raise MalformedError(
+                _("{what} must be a map, not {tname}").format(what=what, tname=_tname(obj)))
         self._d: dict[str, Any] = obj
         self._seen: set[str] = set()
         self.what = what
@@ -100,7 +108,8 @@ class Fields:
     def _get(self, name: str) -> Any:
         self._seen.add(name)
         if name not in self._d:
-            raise MalformedError(f"{self.what}: missing field {name!r}")
+            raise MalformedError(
+                _("{what}: missing field {name!r}").format(what=self.what, name=name))
         return self._d[name]
 
     def has(self, name: str) -> bool:
@@ -109,35 +118,53 @@ class Fields:
     def integer(self, name: str, lo: int = 0, hi: int = 2**63 - 1) -> int:
         v = self._get(name)
         if type(v) is not int:
-            raise MalformedError(f"{self.what}.{name} must be an integer, not {_tname(v)}")
+            raise MalformedError(
+                _("{what}.{name} must be an integer, not {tname}").format(
+                    what=self.what, name=name, tname=_tname(v)))
         if not lo <= v <= hi:
-            raise MalformedError(f"{self.what}.{name} = {v} is outside [{lo}, {hi}]")
+            raise MalformedError(
+                _("{what}.{name} = {v} is outside [{lo}, {hi}]").format(
+                    what=self.what, name=name, v=v, lo=lo, hi=hi))
         return v
 
     def text(self, name: str, max_len: int) -> str:
         v = self._get(name)
         if type(v) is not str:
-            raise MalformedError(f"{self.what}.{name} must be a string, not {_tname(v)}")
+            raise MalformedError(
+                _("{what}.{name} must be a string, not {tname}").format(
+                    what=self.what, name=name, tname=_tname(v)))
         if len(v) > max_len:
-            raise MalformedError(f"{self.what}.{name} is longer than {max_len} characters")
+            raise MalformedError(
+                _("{what}.{name} is longer than {max_len} characters").format(
+                    what=self.what, name=name, max_len=max_len))
         return v
 
     def binary(self, name: str, length: int | None = None, max_len: int | None = None) -> bytes:
         v = self._get(name)
         if type(v) is not bytes:
-            raise MalformedError(f"{self.what}.{name} must be binary, not {_tname(v)}")
+            raise MalformedError(
+                _("{what}.{name} must be binary, not {tname}").format(
+                    what=self.what, name=name, tname=_tname(v)))
         if length is not None and len(v) != length:
-            raise MalformedError(f"{self.what}.{name} must be {length} bytes, not {len(v)}")
+            raise MalformedError(
+                _("{what}.{name} must be {length} bytes, not {n_v}").format(
+                    what=self.what, name=name, length=length, n_v=len(v)))
         if max_len is not None and len(v) > max_len:
-            raise MalformedError(f"{self.what}.{name} is longer than {max_len} bytes")
+            raise MalformedError(
+                _("{what}.{name} is longer than {max_len} bytes").format(
+                    what=self.what, name=name, max_len=max_len))
         return v
 
     def array(self, name: str, max_len: int) -> list[Any]:
         v = self._get(name)
         if type(v) is not list:
-            raise MalformedError(f"{self.what}.{name} must be a list, not {_tname(v)}")
+            raise MalformedError(
+                _("{what}.{name} must be a list, not {tname}").format(
+                    what=self.what, name=name, tname=_tname(v)))
         if len(v) > max_len:
-            raise MalformedError(f"{self.what}.{name} has more than {max_len} entries")
+            raise MalformedError(
+                _("{what}.{name} has more than {max_len} entries").format(
+                    what=self.what, name=name, max_len=max_len))
         return v
 
     def texts(self, name: str, max_len: int, max_item: int) -> list[str]:
@@ -145,20 +172,25 @@ class Fields:
         for i, s in enumerate(items):
             if type(s) is not str or len(s) > max_item:
                 raise MalformedError(
-                    f"{self.what}.{name}[{i}] must be a string of at most {max_item} characters"
+                    _("{what}.{name}[{i}] must be a string of at most {max_item} "
+                      "characters").format(what=self.what, name=name, i=i, max_item=max_item)
                 )
         return items
 
     def mapping(self, name: str) -> dict[str, Any]:
         v = self._get(name)
         if type(v) is not dict:
-            raise MalformedError(f"{self.what}.{name} must be a map, not {_tname(v)}")
+            raise MalformedError(
+                _("{what}.{name} must be a map, not {tname}").format(
+                    what=self.what, name=name, tname=_tname(v)))
         return v
 
     def done(self) -> None:
         extra = sorted(set(self._d) - self._seen, key=repr)
         if extra:
-            raise MalformedError(f"{self.what}: unknown field(s) {', '.join(map(repr, extra))}")
+            raise MalformedError(
+                _("{what}: unknown field(s) {map}").format(
+                    what=self.what, map=', '.join(map(repr, extra))))
 
 
 def _tname(v: object) -> str:
@@ -196,16 +228,19 @@ class Envelope:
             MalformedError: not an envelope.
         """
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise MalformedError(f"{what}: expected bytes")
+            raise MalformedError(_("{what}: expected bytes").format(what=what))
         if len(data) > max_envelope:
             raise SizeLimitError(
-                f"{what} is {len(data)} bytes; the limit is {max_envelope} "
-                "(checked before decoding)"
+                _("{what} is {n_data} bytes; the limit is {max_envelope} (checked "
+                  "before decoding)").format(
+                    what=what, n_data=len(data), max_envelope=max_envelope)
             )
         f = Fields(decode_strict(bytes(data), what), what)
         signed = f.binary("signed")
         if len(signed) > max_body:
-            raise SizeLimitError(f"{what} body is {len(signed)} bytes; the limit is {max_body}")
+            raise SizeLimitError(
+                _("{what} body is {n_signed} bytes; the limit is {max_body}").format(
+                    what=what, n_signed=len(signed), max_body=max_body))
         sigs = []
         for i, s in enumerate(f.array("signatures", MAX_SIGNATURES)):
             sf = Fields(s, f"{what}.signatures[{i}]")
@@ -220,7 +255,9 @@ class Envelope:
         """A copy with `key`'s signature added (replacing an earlier one by the same key)."""
         others = tuple(s for s in self.signatures if s.keyid != key.keyid)
         if len(others) >= MAX_SIGNATURES:
-            raise MalformedError(f"an envelope holds at most {MAX_SIGNATURES} signatures")
+            raise MalformedError(
+                _("an envelope holds at most {max_signatures} signatures").format(
+                    max_signatures=MAX_SIGNATURES))
         return Envelope(self.signed, (*others, Signature(key.keyid, key.sign(self.signed))))
 
     def check_signatures(self, keys: Mapping[str, PublicKey]) -> SignatureCheck:

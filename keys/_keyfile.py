@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ._errors import KeyFileError
+from .i18n import _
 
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
@@ -34,7 +35,8 @@ class PublicKey:
 
     def __post_init__(self) -> None:
         if len(self.raw) != PUBLIC_KEY_BYTES:
-            raise KeyFileError(f"an Ed25519 public key has 32 bytes, not {len(self.raw)}")
+            raise KeyFileError(
+                _("an Ed25519 public key has 32 bytes, not {n_raw}").format(n_raw=len(self.raw)))
 
     @property
     def keyid(self) -> str:
@@ -108,12 +110,14 @@ def save_keypair(key: SigningKey, path: Path, passphrase: bytes | None = None) -
     pub_path = path.with_name(path.name + ".pub")
     for p in (path, pub_path):
         if p.exists():
-            raise KeyFileError(f"{p} already exists; refusing to overwrite a key")
+            raise KeyFileError(_("{p} already exists; refusing to overwrite a key").format(p=p))
     try:
         write_private_file(path, key.to_pem(passphrase))
         pub_path.write_bytes(key.public.to_pem())
     except OSError as e:
-        raise KeyFileError(f"cannot write key to {path}: {e.strerror}") from e
+        raise KeyFileError(
+            _("cannot write key to {path}: {strerror}").format(
+                path=path, strerror=e.strerror)) from e
     return pub_path
 
 
@@ -126,22 +130,26 @@ def load_signing_key(path: Path, passphrase: bytes | None = None) -> SigningKey:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise KeyFileError(f"cannot read private key {path}: {e.strerror}") from e
+        raise KeyFileError(
+            _("cannot read private key {path}: {strerror}").format(
+                path=path, strerror=e.strerror)) from e
     try:
         key = serialization.load_pem_private_key(data, password=passphrase or None)
     except TypeError as e:
         if passphrase:
-            raise KeyFileError(f"{path} is not encrypted; do not give a passphrase") from e
+            raise KeyFileError(
+                _("{path} is not encrypted; do not give a passphrase").format(path=path)) from e
         raise KeyFileError(
-            f"{path} is encrypted: give its passphrase (--passphrase-file or "
-            "P2PDIST_PASSPHRASE)"
+            _("{path} is encrypted: give its passphrase (--passphrase-file or "
+              "P2PDIST_PASSPHRASE)").format(path=path)
         ) from e
     except ValueError as e:
         raise KeyFileError(
-            f"cannot load private key {path}: wrong passphrase or not a PEM private key"
+            _("cannot load private key {path}: wrong passphrase or not a PEM private key").format(
+                path=path)
         ) from e
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyFileError(f"{path} is not an Ed25519 private key")
+        raise KeyFileError(_("{path} is not an Ed25519 private key").format(path=path))
     return SigningKey(key)
 
 
@@ -154,13 +162,16 @@ def load_public_key(path: Path) -> PublicKey:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise KeyFileError(f"cannot read public key {path}: {e.strerror}") from e
+        raise KeyFileError(
+            _("cannot read public key {path}: {strerror}").format(
+                path=path, strerror=e.strerror)) from e
     if b"PRIVATE KEY" in data:
-        raise KeyFileError(f"{path} holds a private key; give the public key ({path}.pub)")
+        raise KeyFileError(
+            _("{path} holds a private key; give the public key ({path}.pub)").format(path=path))
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError as e:
-        raise KeyFileError(f"{path} is not a PEM public key") from e
+        raise KeyFileError(_("{path} is not a PEM public key").format(path=path)) from e
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(f"{path} is not an Ed25519 public key")
+        raise KeyFileError(_("{path} is not an Ed25519 public key").format(path=path))
     return PublicKey(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))

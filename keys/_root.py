@@ -27,6 +27,7 @@ from ._errors import (
     UnknownFormatError,
 )
 from ._keyfile import PUBLIC_KEY_BYTES, PublicKey, key_id
+from .i18n import _
 
 ROOT_TYPE = "p2pdist/root"
 ROOT_FORMAT = 1
@@ -57,8 +58,8 @@ def channel_prefix(text: str) -> str:
     p = text.removesuffix("...").rstrip("/")
     if not is_valid_channel(p):
         raise MalformedError(
-            f"{text!r} is not a channel prefix (lowercase a-z, 0-9, '.', '_', '-' segments "
-            "joined by '/', e.g. national/ or province/hunan/)"
+            _("{text!r} is not a channel prefix (lowercase a-z, 0-9, '.', '_', '-' "
+              "segments joined by '/', e.g. national/ or province/hunan/)").format(text=text)
         )
     return p
 
@@ -164,12 +165,13 @@ class Root:
         """
         f = Fields(decode_strict(body, "root"), "root")
         if f.text("type", 64) != ROOT_TYPE:
-            raise MalformedError(f"not a trust root (type is not {ROOT_TYPE!r})")
+            raise MalformedError(
+                _("not a trust root (type is not {root_type!r})").format(root_type=ROOT_TYPE))
         fmt = f.integer("format")
         if fmt != ROOT_FORMAT:
             raise UnknownFormatError(
-                f"trust root format {fmt} is not supported (this software reads {ROOT_FORMAT}); "
-                "update p2pdist"
+                _("trust root format {fmt} is not supported (this software reads "
+                  "{root_format}); update p2pdist").format(fmt=fmt, root_format=ROOT_FORMAT)
             )
         version = f.integer("version", 1)
         created = f.integer("created")
@@ -181,9 +183,10 @@ class Root:
             raw = kf.binary("ed25519", PUBLIC_KEY_BYTES)
             kf.done()
             if kid != key_id(raw):
-                raise MalformedError(f"root.keys[{i}]: key id does not match the key")
+                raise MalformedError(
+                    _("root.keys[{i}]: key id does not match the key").format(i=i))
             if kid in keys:
-                raise MalformedError(f"root.keys: key {kid[:16]} listed twice")
+                raise MalformedError(_("root.keys: key {kid} listed twice").format(kid=kid[:16]))
             keys[kid] = PublicKey(raw)
         rf = Fields(f.mapping("root"), "root.root")
         root_ids = _keyids(rf.texts("keyids", MAX_KEYS, 64), keys, "root.root")
@@ -200,13 +203,16 @@ class Root:
             ff.done()
             for c in chans:
                 if not is_valid_channel(c):
-                    raise MalformedError(f"{what}: {c!r} is not a channel prefix")
+                    raise MalformedError(
+                        _("{what}: {c!r} is not a channel prefix").format(what=what, c=c))
             if not name or any(r.name == name for r in roles):
-                raise MalformedError(f"{what}: role name {name!r} is empty or repeated")
+                raise MalformedError(
+                    _("{what}: role name {name!r} is empty or repeated").format(
+                        what=what, name=name))
             roles.append(ReleaseRole(name, ids, thr, tuple(chans)))
         f.done()
         if expires <= created:
-            raise MalformedError("root expires before it was created")
+            raise MalformedError(_("root expires before it was created"))
         return cls(version, created, expires, keys, root_ids, root_thr, tuple(roles), envelope)
 
     def root_keys(self) -> dict[str, PublicKey]:
@@ -221,23 +227,29 @@ class Root:
     def check_fresh(self, now: int) -> None:
         """Raises ExpiredError when this root has expired at `now` (with the clock-skew slack)."""
         if now > self.expires + CLOCK_SKEW_S:
-            raise ExpiredError(f"trust root v{self.version}", self.expires, now, CLOCK_SKEW_S)
+            raise ExpiredError(
+                _("trust root v{version}").format(
+                    version=self.version), self.expires, now, CLOCK_SKEW_S)
 
 
 def _keyids(ids: Iterable[str], keys: Mapping[str, PublicKey], what: str) -> frozenset[str]:
     out: set[str] = set()
     for kid in ids:
         if kid not in keys:
-            raise MalformedError(f"{what}: key {kid[:16]} is not in root.keys")
+            raise MalformedError(
+                _("{what}: key {kid} is not in root.keys").format(what=what, kid=kid[:16]))
         if kid in out:
-            raise MalformedError(f"{what}: key {kid[:16]} listed twice")
+            raise MalformedError(
+                _("{what}: key {kid} listed twice").format(what=what, kid=kid[:16]))
         out.add(kid)
     return frozenset(out)
 
 
 def _threshold(thr: int, ids: frozenset[str], what: str) -> int:
     if thr > len(ids):
-        raise MalformedError(f"{what}: threshold {thr} exceeds its {len(ids)} key(s)")
+        raise MalformedError(
+            _("{what}: threshold {thr} exceeds its {n_ids} key(s)").format(
+                what=what, thr=thr, n_ids=len(ids)))
     return thr
 
 
@@ -250,23 +262,25 @@ def require_threshold(
         MissingSignatureError, KeyNotInRoleError, BadSignatureError, ThresholdError.
     """
     if not env.signatures:
-        raise MissingSignatureError(f"{what} is not signed")
+        raise MissingSignatureError(_("{what} is not signed").format(what=what))
     check = env.check_signatures(keys)
     if len(check.valid) >= threshold:
         return check.valid
     if not check.valid and check.invalid:
         raise BadSignatureError(
-            f"{what}: the signature by key {min(check.invalid)[:16]} does not verify "
-            "(the file was altered after signing, or signed with another key)"
+            _("{what}: the signature by key {min} does not verify (the file was "
+              "altered after signing, or signed with another key)").format(
+                what=what, min=min(check.invalid)[:16])
         )
     if not check.valid and not check.invalid:
         raise KeyNotInRoleError(
-            f"{what} is signed only by key(s) {', '.join(k[:16] for k in sorted(check.unknown))} "
-            "that it does not trust for this"
+            _("{what} is signed only by key(s) {items} that it does not trust for this").format(
+                what=what, items=', '.join(k[:16] for k in sorted(check.unknown)))
         )
     raise ThresholdError(
-        f"{what} has {len(check.valid)} valid signature(s) of the {threshold} required; "
-        "collect more signatures (p2pdist ... sign --key)"
+        _("{what} has {n_valid} valid signature(s) of the {threshold} required; "
+          "collect more signatures (p2pdist ... sign --key)").format(
+            what=what, n_valid=len(check.valid), threshold=threshold)
     )
 
 
@@ -304,7 +318,8 @@ def verify_next_root(trusted: Root, data: bytes) -> Root:
     new = Root.decode_body(env.signed, envelope=bytes(data))
     if new.version != trusted.version + 1:
         raise RootChainError(
-            f"expected trust root v{trusted.version + 1}, got v{new.version}"
+            _("expected trust root v{version}, got v{version2}").format(
+                version=trusted.version + 1, version2=new.version)
         )
     require_threshold(
         env, new.root_keys(), new.root_threshold,
@@ -325,7 +340,8 @@ def walk_root_chain(trusted: Root, newer: Sequence[bytes], now: int) -> Root:
     """
     if len(newer) > MAX_ROOT_CHAIN:
         raise RootChainError(
-            f"{len(newer)} root rotations offered; at most {MAX_ROOT_CHAIN} are followed at once"
+            _("{n_newer} root rotations offered; at most {max_root_chain} are "
+              "followed at once").format(n_newer=len(newer), max_root_chain=MAX_ROOT_CHAIN)
         )
     current = trusted
     for data in newer:

@@ -22,6 +22,7 @@ from keys import (
     is_valid_channel,
 )
 from keys import encode as _encode
+from keys.i18n import _
 
 from . import _limits as L
 from ._errors import TooManyFilesError
@@ -142,30 +143,36 @@ class Manifest:
         """
         f = Fields(decode_strict(body, "manifest"), "manifest")
         if f.text("type", 64) != MANIFEST_TYPE:
-            raise MalformedError(f"not a release manifest (type is not {MANIFEST_TYPE!r})")
+            raise MalformedError(
+                _("not a release manifest (type is not {manifest_type!r})").format(
+                    manifest_type=MANIFEST_TYPE))
         fmt = f.integer("format")
         if fmt != MANIFEST_FORMAT:
             raise UnknownFormatError(
-                f"manifest format {fmt} is not supported (this software reads "
-                f"{MANIFEST_FORMAT}); update p2pdist"
+                _("manifest format {fmt} is not supported (this software reads "
+                  "{manifest_format}); update p2pdist").format(
+                    fmt=fmt, manifest_format=MANIFEST_FORMAT)
             )
         channel = f.text("channel", 128)
         if not is_valid_channel(channel):
-            raise MalformedError(f"manifest.channel {channel!r} is not a valid channel name")
+            raise MalformedError(
+                _("manifest.channel {channel!r} is not a valid channel name").format(
+                    channel=channel))
         version = f.integer("version", 1)
         created = f.integer("created")
         expires = f.integer("expires")
         if expires <= created:
-            raise MalformedError("manifest expires before it was created")
+            raise MalformedError(_("manifest expires before it was created"))
         title = f.text("title", L.MAX_TITLE)
         raw_files = f.array("files", 2**32)
         if len(raw_files) > L.MAX_FILES:
             raise TooManyFilesError(
-                f"manifest lists {len(raw_files)} files; the limit is {L.MAX_FILES}"
+                _("manifest lists {n_raw_files} files; the limit is {max_files}").format(
+                    n_raw_files=len(raw_files), max_files=L.MAX_FILES)
             )
         files = tuple(_decode_file(i, o) for i, o in enumerate(raw_files))
         if not files:
-            raise MalformedError("manifest lists no files")
+            raise MalformedError(_("manifest lists no files"))
         check_paths([x.path for x in files])
         torrent = f.binary("torrent", max_len=L.MAX_TORRENT_BYTES)
         seeders = []
@@ -189,11 +196,12 @@ def _decode_file(i: int, obj: object) -> FileEntry:
         kind = Kind(kind_s)
     except ValueError:
         raise MalformedError(
-            f"{what}.kind {kind_s!r} is not one of {', '.join(k.value for k in Kind)}"
+            _("{what}.kind {kind_s!r} is not one of {items}").format(
+                what=what, kind_s=kind_s, items=', '.join(k.value for k in Kind))
         ) from None
     themes = tuple(f.texts("themes", L.MAX_THEMES, L.MAX_THEME))
     if len(set(themes)) != len(themes):
-        raise MalformedError(f"{what}.themes lists a theme twice")
+        raise MalformedError(_("{what}.themes lists a theme twice").format(what=what))
     title = f.text("title", L.MAX_TITLE)
     duration = f.integer("duration", 0, L.MAX_DURATION_S)
     f.done()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+from keys.i18n import _
+
 from . import _limits as L
 from ._errors import BadPathError, PathCollisionError
 
@@ -23,36 +25,53 @@ def check_path(path: str) -> None:
     """Raise BadPathError naming the first rule `path` breaks."""
     shown = repr(path)[:120]
     if not path:
-        raise BadPathError("empty file path")
+        raise BadPathError(_("empty file path"))
     if len(path) > L.MAX_PATH_CHARS:
-        raise BadPathError(f"file path {shown} is longer than {L.MAX_PATH_CHARS} characters")
+        raise BadPathError(
+            _("file path {shown} is longer than {max_path_chars} characters").format(
+                shown=shown, max_path_chars=L.MAX_PATH_CHARS))
     if path.startswith("/"):
-        raise BadPathError(f"file path {shown} is absolute; paths must be relative")
+        raise BadPathError(
+            _("file path {shown} is absolute; paths must be relative").format(shown=shown))
     if "\\" in path:
-        raise BadPathError(f"file path {shown} contains a backslash; use '/' between folders")
+        raise BadPathError(
+            _("file path {shown} contains a backslash; use '/' between folders").format(
+                shown=shown))
     for ch in path:
         if unicodedata.category(ch) in _BAD_CATEGORIES:
-            raise BadPathError(f"file path {shown} contains control character U+{ord(ch):04X}")
+            raise BadPathError(
+                _("file path {shown} contains control character U+{ord:04X}").format(
+                    shown=shown, ord=ord(ch)))
         if ch in _FAT_FORBIDDEN:
             raise BadPathError(
-                f"file path {shown} contains {ch!r}, which USB drives (FAT/exFAT) cannot store"
+                _("file path {shown} contains {ch!r}, which USB drives (FAT/exFAT) "
+                  "cannot store").format(shown=shown, ch=ch)
             )
     if not unicodedata.is_normalized("NFC", path):
-        raise BadPathError(f"file path {shown} is not in Unicode NFC form")
+        raise BadPathError(_("file path {shown} is not in Unicode NFC form").format(shown=shown))
     segments = path.split("/")
     if len(segments) > L.MAX_PATH_DEPTH:
-        raise BadPathError(f"file path {shown} is nested deeper than {L.MAX_PATH_DEPTH} folders")
+        raise BadPathError(
+            _("file path {shown} is nested deeper than {max_path_depth} folders").format(
+                shown=shown, max_path_depth=L.MAX_PATH_DEPTH))
     for seg in segments:
         if seg == "":
-            raise BadPathError(f"file path {shown} has an empty segment ('//' or a trailing '/')")
+            raise BadPathError(
+                _("file path {shown} has an empty segment ('//' or a trailing '/')").format(
+                    shown=shown))
         if seg in (".", ".."):
-            raise BadPathError(f"file path {shown} contains {seg!r}")
+            raise BadPathError(
+                _("file path {shown} contains {seg!r}").format(shown=shown, seg=seg))
         if seg.startswith("."):
-            raise BadPathError(f"file path {shown}: names starting with '.' are not allowed")
+            raise BadPathError(
+                _("file path {shown}: names starting with '.' are not allowed").format(
+                    shown=shown))
         if seg.endswith((".", " ")):
-            raise BadPathError(f"file path {shown}: a name may not end in '.' or a space")
+            raise BadPathError(
+                _("file path {shown}: a name may not end in '.' or a space").format(shown=shown))
         if len(seg.encode("utf-8")) > L.MAX_SEGMENT_BYTES:
-            raise BadPathError(f"file path {shown}: a name is longer than 255 bytes")
+            raise BadPathError(
+                _("file path {shown}: a name is longer than 255 bytes").format(shown=shown))
 
 
 def check_paths(paths: Iterable[str]) -> None:
@@ -70,11 +89,12 @@ def check_paths(paths: Iterable[str]) -> None:
         if key in folded:
             other = folded[key]
             how = "twice" if other == p else f"and {other!r} (same name ignoring case)"
-            raise PathCollisionError(f"file path {p!r} is listed {how}")
+            raise PathCollisionError(_("file path {p!r} is listed {how}").format(p=p, how=how))
         folded[key] = p
         parts = key.split("/")
         for i in range(1, len(parts)):
             dirs.setdefault("/".join(parts[:i]), p)
     for key, p in folded.items():
         if key in dirs:
-            raise PathCollisionError(f"{p!r} is a file but {dirs[key]!r} uses it as a folder")
+            raise PathCollisionError(
+                _("{p!r} is a file but {dirs!r} uses it as a folder").format(p=p, dirs=dirs[key]))

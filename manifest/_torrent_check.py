@@ -13,6 +13,8 @@ from typing import Any
 
 import bencodepy
 
+from keys.i18n import _
+
 from ._errors import TorrentMismatchError
 from ._model import Manifest
 
@@ -24,14 +26,15 @@ def _decode(torrent: bytes) -> dict[bytes, Any]:
     try:
         obj = bencodepy.Bencode(max_depth=_MAX_DEPTH).decode(torrent)
     except Exception as e:  # bencodepy raises several types for bad input
-        raise TorrentMismatchError(f"the manifest's torrent is not valid bencode ({e})") from e
+        raise TorrentMismatchError(
+            _("the manifest's torrent is not valid bencode ({e})").format(e=e)) from e
     if not isinstance(obj, dict):
-        raise TorrentMismatchError("the manifest's torrent is not a bencoded dictionary")
+        raise TorrentMismatchError(_("the manifest's torrent is not a bencoded dictionary"))
     # libtorrent refuses unsorted or repeated keys; bencodepy accepts them. Requiring the
     # canonical re-encoding makes this check at least as strict as the loader that follows.
     if bencodepy.encode(obj) != torrent:
-        raise TorrentMismatchError("the manifest's torrent is not canonical bencode (unsorted or "
-                                   "repeated keys, or non-minimal integers)")
+        raise TorrentMismatchError(_("the manifest's torrent is not canonical bencode (unsorted or "
+                                   "repeated keys, or non-minimal integers)"))
     return obj
 
 
@@ -40,25 +43,27 @@ def _segment(raw: bytes, what: str) -> str:
     try:
         seg = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise TorrentMismatchError(f"torrent {what} has a non-UTF-8 name") from None
+        raise TorrentMismatchError(
+            _("torrent {what} has a non-UTF-8 name").format(what=what)) from None
     if seg in ("", ".", "..") or "/" in seg or "\\" in seg or "\0" in seg:
-        raise TorrentMismatchError(f"torrent {what} has an unsafe name {seg!r}")
+        raise TorrentMismatchError(
+            _("torrent {what} has an unsafe name {seg!r}").format(what=what, seg=seg))
     return seg
 
 
 def _walk_tree(node: Any, prefix: list[str], out: dict[str, tuple[int, bytes]]) -> None:
     if not isinstance(node, dict):
-        raise TorrentMismatchError("torrent file tree is malformed")
+        raise TorrentMismatchError(_("torrent file tree is malformed"))
     for name, child in node.items():
         if not isinstance(name, bytes) or not isinstance(child, dict):
-            raise TorrentMismatchError("torrent file tree is malformed")
+            raise TorrentMismatchError(_("torrent file tree is malformed"))
         if name == b"":
             if len(prefix) == 0 or set(child) - {b"length", b"pieces root", b"attr"}:
-                raise TorrentMismatchError("torrent file tree has a malformed file entry")
+                raise TorrentMismatchError(_("torrent file tree has a malformed file entry"))
             length = child.get(b"length")
             root = child.get(b"pieces root", _EMPTY_ROOT if length == 0 else None)
             if type(length) is not int or not isinstance(root, bytes) or len(root) != 32:
-                raise TorrentMismatchError("torrent file tree has a malformed file entry")
+                raise TorrentMismatchError(_("torrent file tree has a malformed file entry"))
             out["/".join(prefix)] = (length, root)
             continue
         _walk_tree(child, [*prefix, _segment(name, "file tree")], out)
@@ -67,22 +72,22 @@ def _walk_tree(node: Any, prefix: list[str], out: dict[str, tuple[int, bytes]]) 
 def _v1_files(info: dict[bytes, Any]) -> dict[str, int]:
     files = info.get(b"files")
     if not isinstance(files, list):
-        raise TorrentMismatchError("the torrent has no v1 file list: it must be hybrid v1+v2")
+        raise TorrentMismatchError(_("the torrent has no v1 file list: it must be hybrid v1+v2"))
     out: dict[str, int] = {}
     for entry in files:
         if not isinstance(entry, dict):
-            raise TorrentMismatchError("torrent v1 file list is malformed")
+            raise TorrentMismatchError(_("torrent v1 file list is malformed"))
         length, path, attr = entry.get(b"length"), entry.get(b"path"), entry.get(b"attr", b"")
         if type(length) is not int or not isinstance(path, list) or not isinstance(attr, bytes):
-            raise TorrentMismatchError("torrent v1 file list is malformed")
+            raise TorrentMismatchError(_("torrent v1 file list is malformed"))
         if b"p" in attr:
             continue
         segs = [_segment(s, "v1 file list") for s in path if isinstance(s, bytes)]
         if len(segs) != len(path) or not segs:
-            raise TorrentMismatchError("torrent v1 file list is malformed")
+            raise TorrentMismatchError(_("torrent v1 file list is malformed"))
         key = "/".join(segs)
         if key in out:
-            raise TorrentMismatchError(f"torrent v1 file list repeats {key!r}")
+            raise TorrentMismatchError(_("torrent v1 file list repeats {key!r}").format(key=key))
         out[key] = length
     return out
 
@@ -92,18 +97,20 @@ def check_torrent_matches(manifest: Manifest) -> None:
     top = _decode(manifest.torrent)
     info = top.get(b"info")
     if not isinstance(info, dict):
-        raise TorrentMismatchError("the manifest's torrent has no info dictionary")
+        raise TorrentMismatchError(_("the manifest's torrent has no info dictionary"))
     if info.get(b"meta version") != 2 or not isinstance(info.get(b"file tree"), dict):
-        raise TorrentMismatchError("the torrent has no v2 file tree: it must be hybrid v1+v2")
+        raise TorrentMismatchError(_("the torrent has no v2 file tree: it must be hybrid v1+v2"))
     if not isinstance(info.get(b"pieces"), bytes):
-        raise TorrentMismatchError("the torrent has no v1 piece hashes: it must be hybrid v1+v2")
+        raise TorrentMismatchError(
+            _("the torrent has no v1 piece hashes: it must be hybrid v1+v2"))
     plen = info.get(b"piece length")
     if type(plen) is not int or plen < 16384 or plen & (plen - 1):
-        raise TorrentMismatchError("the torrent's piece length is not a power of two >= 16 KiB")
+        raise TorrentMismatchError(_("the torrent's piece length is not a power of two >= 16 KiB"))
     if info.get(b"name") != manifest.torrent_name.encode():
         raise TorrentMismatchError(
-            f"the torrent is named {info.get(b'name')!r}, expected {manifest.torrent_name!r} "
-            "for this channel and version"
+            _("the torrent is named {get!r}, expected {torrent_name!r} for this "
+              "channel and version").format(
+                get=info.get(b'name'), torrent_name=manifest.torrent_name)
         )
     v2: dict[str, tuple[int, bytes]] = {}
     _walk_tree(info[b"file tree"], [], v2)
@@ -114,17 +121,20 @@ def check_torrent_matches(manifest: Manifest) -> None:
             extra = sorted(paths - set(listed))[:3]
             missing = sorted(set(listed) - paths)[:3]
             raise TorrentMismatchError(
-                f"the torrent's {what} does not match the manifest's files "
-                f"(only in torrent: {extra}, only in manifest: {missing})"
+                _("the torrent's {what} does not match the manifest's files (only in "
+                  "torrent: {extra}, only in manifest: {missing})").format(
+                    what=what, extra=extra, missing=missing)
             )
     for path, f in listed.items():
         length, root = v2[path]
         for what, n in (("v2 file tree", length), ("v1 file list", v1[path])):
             if n != f.size:
                 raise TorrentMismatchError(
-                    f"{path!r}: the torrent's {what} says {n} bytes, the manifest {f.size}"
+                    _("{path!r}: the torrent's {what} says {n} bytes, the manifest {size}").format(
+                        path=path, what=what, n=n, size=f.size)
                 )
         if root != f.merkle_root:
             raise TorrentMismatchError(
-                f"{path!r}: the torrent's merkle root differs from the manifest's"
+                _("{path!r}: the torrent's merkle root differs from the manifest's").format(
+                    path=path)
             )

@@ -23,6 +23,7 @@ from keys import (
     Root,
     ThresholdError,
 )
+from keys.i18n import _
 
 from ._limits import MAX_BODY_BYTES, MAX_ENVELOPE_BYTES
 from ._model import Manifest
@@ -81,31 +82,34 @@ def verify_manifest_with(
     """
     env = decode_envelope(data)
     if not env.signatures:
-        raise MissingSignatureError("the manifest is not signed")
+        raise MissingSignatureError(_("the manifest is not signed"))
     check = env.check_signatures(root.release_keys())
     if not check.valid:
         if check.invalid:
             raise BadSignatureError(
-                f"the manifest's signature by release key {min(check.invalid)[:16]} does not "
-                "verify: the file was altered after signing or is damaged"
+                _("the manifest's signature by release key {min} does not verify: the "
+                  "file was altered after signing or is damaged").format(
+                    min=min(check.invalid)[:16])
             )
         raise KeyNotInRoleError(
-            "the manifest is signed only by key(s) "
-            f"{', '.join(k[:16] for k in sorted(check.unknown))}, which the trust root "
-            f"(v{root.version}) does not list as release keys"
+            _("the manifest is signed only by key(s) {items}, which the trust root "
+              "(v{version}) does not list as release keys").format(
+                items=', '.join(k[:16] for k in sorted(check.unknown)), version=root.version)
         )
     manifest = Manifest.decode_body(env.signed)
     role = _authorize(manifest.channel, check.valid, root)
     if now > manifest.expires + CLOCK_SKEW_S:
         raise ExpiredError(
-            f"manifest {manifest.channel} v{manifest.version}", manifest.expires, now,
+            _("manifest {channel} v{version}").format(
+                channel=manifest.channel, version=manifest.version), manifest.expires, now,
             CLOCK_SKEW_S,
         )
     last_version = last_version_of(manifest.channel)
     if last_version is not None and manifest.version < last_version:
         raise RollbackError(
-            f"manifest {manifest.channel} v{manifest.version} is older than v{last_version}, "
-            "which this box already trusts (a rollback); it is ignored"
+            _("manifest {channel} v{version} is older than v{last_version}, which "
+              "this box already trusts (a rollback); it is ignored").format(
+                channel=manifest.channel, version=manifest.version, last_version=last_version)
         )
     check_torrent_matches(manifest)
     return VerifiedRelease(
@@ -124,15 +128,17 @@ def _authorize(channel: str, valid: frozenset[str], root: Root) -> str:
     if not signing_roles:
         others = sorted({r.name for r in root.release_roles if r.keyids & valid})
         raise ChannelNotAllowedError(
-            f"the manifest is for channel {channel!r}, but its signers belong to role(s) "
-            f"{', '.join(others)}, which may not sign that channel"
+            _("the manifest is for channel {channel!r}, but its signers belong to "
+              "role(s) {others}, which may not sign that channel").format(
+                channel=channel, others=', '.join(others))
         )
     for r in signing_roles:
         if len(r.keyids & valid) >= r.threshold:
             return r.name
     best = max(signing_roles, key=lambda r: len(r.keyids & valid))
     raise ThresholdError(
-        f"the manifest has {len(best.keyids & valid)} valid signature(s) from role "
-        f"{best.name!r}, which needs {best.threshold}; sign it with more release keys "
-        "(p2pdist release sign MANIFEST --key KEY)"
+        _("the manifest has {n_keyids} valid signature(s) from role {name!r}, which "
+          "needs {threshold}; sign it with more release keys (p2pdist release sign "
+          "MANIFEST --key KEY)").format(
+            n_keyids=len(best.keyids & valid), name=best.name, threshold=best.threshold)
     )
