@@ -22,6 +22,7 @@ from manifest import VerifiedRelease, verify_manifest_with
 from p2pdist.agent._sources import Offer, Source, SourceFailure, ask
 from p2pdist.boxstate import BoxState
 from p2pdist.fetch import FetchPhase, fetch_release, release_key
+from p2pdist.i18n import _
 from p2pdist.store import Store
 from p2pdist.swarm import PeerSource, Swarm, UnknownTorrentError
 
@@ -131,8 +132,9 @@ class Follower:
                     else self.state.trusted_root(now))
             release = verify_manifest_with(offer.manifest, root, self.store.active_version, now)
             if release.manifest.channel != channel:
-                raise TrustError(f"asked for {channel}, got a manifest of "
-                                 f"{release.manifest.channel}")
+                raise TrustError(
+                    _("asked for {channel}, got a manifest of {channel2}").format(
+                        channel=channel, channel2=release.manifest.channel))
         except TrustError as e:
             self._error("upstream_rejected", channel, e, offer.source.url)
             return None

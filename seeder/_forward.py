@@ -19,6 +19,7 @@ import trio
 from p2pdist.checkin import ACCEPTED, FINAL_STATUSES
 from p2pdist.errors import TransferError
 from p2pdist.feeds import BadResponseError, FeedClient
+from p2pdist.i18n import _
 
 from ._db import CheckinDB, ForwardItem
 from ._logfmt import kv
@@ -81,7 +82,8 @@ class Forwarder:
             self._later(item, e)
             return
         if answer.get("status") not in ACCEPTED:
-            self._later(item, ValueError(f"unexpected answer {answer.get('status')!r}"))
+            self._later(item, ValueError(
+                _("unexpected answer {get!r}").format(get=answer.get('status'))))
             return
         self.db.forward_done(item.id)
         log.info(kv("forwarded", box=item.box_id, seq=item.seq, to=self.url))

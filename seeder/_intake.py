@@ -22,6 +22,7 @@ from p2pdist.checkin import (
     rejection_for,
     verify_checkin,
 )
+from p2pdist.i18n import _
 
 from ._db import CheckinDB
 from ._logfmt import kv
@@ -51,15 +52,18 @@ def judge(v: VerifiedCheckin, *, allowed: frozenset[str] | None, stored_digest: 
     """
     c = v.checkin
     if allowed is not None and c.box_id not in allowed:
-        raise UnknownBoxError(f"box {c.box_id[:16]} is not on this seeder's allow-list")
+        raise UnknownBoxError(
+            _("box {box_id} is not on this seeder's allow-list").format(box_id=c.box_id[:16]))
     if stored_digest is not None:
         if stored_digest == v.digest:
             return Verdict.DUPLICATE
-        raise ReplayError(f"box {c.box_id[:16]} already sent check-in {c.seq} with other "
-                          "content")
+        raise ReplayError(
+            _("box {box_id} already sent check-in {seq} with other content").format(
+                box_id=c.box_id[:16], seq=c.seq))
     if newest_seq is not None and c.seq <= newest_seq:
-        raise ReplayError(f"check-in {c.seq} of box {c.box_id[:16]} is older than its newest "
-                          f"({newest_seq})")
+        raise ReplayError(
+            _("check-in {seq} of box {box_id} is older than its newest ({newest_seq})").format(
+                seq=c.seq, box_id=c.box_id[:16], newest_seq=newest_seq))
     return Verdict.ACCEPT
 
 

@@ -108,7 +108,7 @@ async def serve_metrics(registry: CollectorRegistry, bind: str, *,
     except (ValueError, OSError) as e:
         raise ConfigError(_("cannot listen on {bind} ({err})").format(bind=bind, err=e)) from e
     try:
-        log.info("metrics serving on port %d", server.server_port)
+        log.info(_("metrics serving on port {server_port}").format(server_port=server.server_port))
         task_status.started(server.server_port)
         await trio.sleep_forever()
     finally:
