@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import libtorrent as lt
 
+from .i18n import _
+
 REQUIRED = (2, 1)
 
 
@@ -18,8 +20,9 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 
 if _version_tuple(lt.__version__) != REQUIRED:
     raise ImportError(
-        f"p2pdist needs libtorrent {REQUIRED[0]}.{REQUIRED[1]}.x, found {lt.__version__}; "
-        "reinstall with `pip install 'libtorrent>=2.1.1,<2.2'`"
+        _("p2pdist needs libtorrent {required}.{required2}.x, found {version}; "
+          "reinstall with `pip install 'libtorrent>=2.1.1,<2.2'`").format(
+            required=REQUIRED[0], required2=REQUIRED[1], version=lt.__version__)
     )
 
 __all__ = ["lt"]

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .i18n import _
 
 KINDS: tuple[str, ...] = ("film", "course", "handbook", "other")
 """The values `kind` may take, as the manifest's `Kind` enumerates them."""
@@ -84,7 +85,9 @@ def read_catalog(path: Path) -> Catalog:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise ConfigError(f"cannot read catalog {path}: {e.strerror or e}") from e
+        raise ConfigError(
+            _("cannot read catalog {path}: {value}").format(
+                path=path, value=e.strerror or e)) from e
     return parse_catalog(data, source=str(path))
 
 
@@ -104,22 +107,31 @@ def parse_catalog(data: bytes, *, source: str = "catalog") -> Catalog:
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{source}: not UTF-8 text (bad byte at offset {e.start})") from e
+        raise ConfigError(
+            _("{source}: not UTF-8 text (bad byte at offset {start})").format(
+                source=source, start=e.start)) from e
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{source}: not valid TOML: {e}") from e
+        raise ConfigError(_("{source}: not valid TOML: {e}").format(source=source, e=e)) from e
     unknown = sorted(set(doc) - set(_TOP_KEYS))
     if unknown:
         raise ConfigError(
-            f"{source}: unknown top-level key {unknown[0]!r} (allowed: 'title' and [[file]] tables)"
+            _("{source}: unknown top-level key {unknown!r} (allowed: 'title' and "
+              "[[file]] tables)").format(source=source, unknown=unknown[0])
         )
     title = doc.get("title", "")
     if not isinstance(title, str):
-        raise ConfigError(f"{source}: 'title' must be a string, not {_tname(title)}")
+        raise ConfigError(
+            _("{source}: 'title' must be a string, not {tname}").format(
+                source=source, tname=_tname(title)))
     files = doc.get("file")
     if files is None:
-        raise ConfigError(f"{source}: lists no files; add a [[file]] table per content file")
+        raise ConfigError(
+            _("{source}: lists no files; add a [[file]] table per content file").format(
+                source=source))
     if not isinstance(files, list) or not all(isinstance(t, dict) for t in files):
-        raise ConfigError(f"{source}: 'file' must be [[file]] tables, one per content file")
+        raise ConfigError(
+            _("{source}: 'file' must be [[file]] tables, one per content file").format(
+                source=source))
     entries: dict[str, CatalogEntry] = {}
     raw_of: dict[str, tuple[int, str]] = {}
     for index, table in enumerate(files, start=1):
@@ -129,12 +141,16 @@ def parse_catalog(data: bytes, *, source: str = "catalog") -> Catalog:
             first_index, first_raw = raw_of[norm]
             if first_raw == raw_path:
                 raise ConfigError(
-                    f"{source}: [[file]] #{index}: path {raw_path!r} is already listed"
-                    f" by [[file]] #{first_index}"
+                    _("{source}: [[file]] #{index}: path {raw_path!r} is already "
+                      "listed by [[file]] #{first_index}").format(
+                        source=source, index=index, raw_path=raw_path, first_index=first_index)
                 )
             raise ConfigError(
-                f"{source}: [[file]] #{index}: path {raw_path!r} and [[file]] #{first_index}'s"
-                f" {first_raw!r} are the same name after Unicode NFC normalization"
+                _("{source}: [[file]] #{index}: path {raw_path!r} and [[file]] "
+                  "#{first_index}'s {first_raw!r} are the same name after Unicode NFC "
+                  "normalization").format(
+                    source=source, index=index, raw_path=raw_path, first_index=first_index,
+                    first_raw=first_raw)
             )
         entries[norm] = entry
         raw_of[norm] = (index, raw_path)
@@ -148,34 +164,44 @@ def _parse_entry(table: dict[str, object], where: str) -> tuple[str, CatalogEntr
         where = f"{where} ({raw!r})"
     for key in table:
         if key not in _ENTRY_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r} (allowed: {', '.join(_ENTRY_KEYS)})")
+            raise ConfigError(
+                _("{where}: unknown key {key!r} (allowed: {entry_keys})").format(
+                    where=where, key=key, entry_keys=', '.join(_ENTRY_KEYS)))
     for key in _ENTRY_KEYS:
         if key not in table:
-            raise ConfigError(f"{where}: missing {key!r}")
+            raise ConfigError(_("{where}: missing {key!r}").format(where=where, key=key))
     path = _string(table, "path", where)
     _check_path_shape(path, where)
     kind = _string(table, "kind", where)
     if kind not in KINDS:
-        raise ConfigError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise ConfigError(
+            _("{where}: kind {kind!r} is not one of {kinds}").format(
+                where=where, kind=kind, kinds=', '.join(KINDS)))
     themes = table["themes"]
     if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
-        raise ConfigError(f"{where}: 'themes' must be a list of strings, not {_tname(themes)}")
+        raise ConfigError(
+            _("{where}: 'themes' must be a list of strings, not {tname}").format(
+                where=where, tname=_tname(themes)))
     if not themes:
-        raise ConfigError(f"{where}: 'themes' is empty; give at least one theme")
+        raise ConfigError(
+            _("{where}: 'themes' is empty; give at least one theme").format(where=where))
     norm_themes = tuple(unicodedata.normalize("NFC", t) for t in themes)
     if any(not t.strip() for t in norm_themes):
-        raise ConfigError(f"{where}: 'themes' contains an empty theme")
+        raise ConfigError(_("{where}: 'themes' contains an empty theme").format(where=where))
     if len(set(norm_themes)) != len(norm_themes):
-        raise ConfigError(f"{where}: 'themes' lists a theme twice")
+        raise ConfigError(_("{where}: 'themes' lists a theme twice").format(where=where))
     title = _string(table, "title", where)
     duration = table["duration"]
     # TOML booleans are Python bools, which are ints; a duration of `true` is a typo, not 1 s.
     if not isinstance(duration, int) or isinstance(duration, bool):
         raise ConfigError(
-            f"{where}: 'duration' must be a whole number of seconds, not {_tname(duration)}"
+            _("{where}: 'duration' must be a whole number of seconds, not {tname}").format(
+                where=where, tname=_tname(duration))
         )
     if duration < 0:
-        raise ConfigError(f"{where}: 'duration' is negative ({duration})")
+        raise ConfigError(
+            _("{where}: 'duration' is negative ({duration})").format(
+                where=where, duration=duration))
     entry = CatalogEntry(kind, norm_themes, unicodedata.normalize("NFC", title), duration)
     return path, entry
 
@@ -184,9 +210,11 @@ def _string(table: dict[str, object], key: str, where: str) -> str:
     """The non-blank string at `key`, or a ConfigError naming the key and the wrong type."""
     value = table[key]
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: {key!r} must be a string, not {_tname(value)}")
+        raise ConfigError(
+            _("{where}: {key!r} must be a string, not {tname}").format(
+                where=where, key=key, tname=_tname(value)))
     if not value.strip():
-        raise ConfigError(f"{where}: {key!r} is empty")
+        raise ConfigError(_("{where}: {key!r} is empty").format(where=where, key=key))
     return value
 
 
@@ -194,11 +222,14 @@ def _check_path_shape(path: str, where: str) -> None:
     """Refuse paths that could not name a file under the content dir: entries are matched to
     files by this exact string, so `./a`, `a//b` or `C:\\a` would only fail later, less clearly."""
     if path.startswith("/"):
-        raise ConfigError(f"{where}: path is absolute; give it relative to the content folder")
+        raise ConfigError(
+            _("{where}: path is absolute; give it relative to the content folder").format(
+                where=where))
     if "\\" in path:
-        raise ConfigError(f"{where}: path contains a backslash; use '/' between folders")
+        raise ConfigError(
+            _("{where}: path contains a backslash; use '/' between folders").format(where=where))
     if any(seg in ("", ".", "..") for seg in path.split("/")):
-        raise ConfigError(f"{where}: path has an empty, '.' or '..' part")
+        raise ConfigError(_("{where}: path has an empty, '.' or '..' part").format(where=where))
 
 
 def _tname(value: object) -> str:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .i18n import _
+
 Event = dict[str, Any]
 
 
@@ -118,16 +120,19 @@ class Child:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ChildError(f"{self.name}: no {kind!r} event within {timeout:.0f}s\n"
-                                 f"{self.stderr_tail}")
+                raise ChildError(
+                    _("{name}: no {kind!r} event within {timeout:.0f}s\n{stderr_tail}").format(
+                        name=self.name, kind=kind, timeout=timeout, stderr_tail=self.stderr_tail))
             try:
                 ev = self._events.get(timeout=min(left, 1.0))
             except queue.Empty:
                 continue
             if ev is None:
                 self._events.put(None)
-                raise ChildError(f"{self.name} exited ({self.proc.wait()}) before {kind!r}:\n"
-                                 f"{self.stderr_tail}")
+                raise ChildError(
+                    _("{name} exited ({wait}) before {kind!r}:\n{stderr_tail}").format(
+                        name=self.name, wait=self.proc.wait(), kind=kind,
+                        stderr_tail=self.stderr_tail))
             self.events.append(ev)
             if ev.get("event") == kind and (where is None or where(ev)):
                 return ev
@@ -151,7 +156,9 @@ class Child:
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired as e:
-            raise ChildError(f"{self.name} still running after {timeout:.0f}s") from e
+            raise ChildError(
+                _("{name} still running after {timeout:.0f}s").format(
+                    name=self.name, timeout=timeout)) from e
 
     def stop(self, grace: float = 10.0) -> int:
         """SIGTERM (the child saves its state), then SIGKILL after `grace` seconds."""

@@ -84,7 +84,7 @@ async def _serve_one(stream: trio.abc.Stream, handler: Handler) -> None:
             try:
                 req = json.loads(buf.split(b"\n", 1)[0])
                 if not isinstance(req, dict) or not isinstance(req.get("cmd"), str):
-                    raise ValueError("expected {\"cmd\": ...}")
+                    raise ValueError(_("expected {\"cmd\": ...}"))
             except ValueError as e:
                 await _send(stream, {"ok": False, "error": f"bad request: {e}"})
                 return

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .catalog_file import Catalog, CatalogEntry, dump_catalog
 from .errors import ConfigError, DiskFullError, StorageError
+from .i18n import _
 
 CATALOG_NAME = "catalog.toml"
 HANDBOOK_PATH = "微课/学习手册.pdf"
@@ -151,11 +152,12 @@ def parse_size(text: str) -> int:
     m = _SIZE_RE.fullmatch(text)
     if m is None:
         raise ConfigError(
-            f"{text!r} is not a size; write e.g. 200MB, 1.5GB or 64MiB (a number alone is bytes)"
+            _("{text!r} is not a size; write e.g. 200MB, 1.5GB or 64MiB (a number "
+              "alone is bytes)").format(text=text)
         )
     value = Decimal(m.group(1)) * _UNITS[(m.group(2) or "b").lower()]
     if value != value.to_integral_value():
-        raise ConfigError(f"{text!r} is not a whole number of bytes")
+        raise ConfigError(_("{text!r} is not a whole number of bytes").format(text=text))
     return int(value)
 
 
@@ -229,7 +231,9 @@ def write_sample(
     film_paths = sorted(p.path for p in planned if p.entry.kind == "film")
     if total_size < MIN_TOTAL_SIZE:
         raise ConfigError(
-            f"sample size {total_size} bytes is too small; give at least {MIN_TOTAL_SIZE} bytes"
+            _("sample size {total_size} bytes is too small; give at least "
+              "{min_total_size} bytes").format(
+                total_size=total_size, min_total_size=MIN_TOTAL_SIZE)
         )
     if not 0 <= change_films <= len(film_paths):
         raise ConfigError(f"change_films must be 0..{len(film_paths)}, not {change_films}")
@@ -273,8 +277,11 @@ def write_sample(
         catalog_path.write_text(dump_catalog(catalog), encoding="utf-8")
     except OSError as e:
         if e.errno == errno.ENOSPC:
-            raise DiskFullError(f"disk full while writing the sample file {target}") from e
-        raise StorageError(f"cannot write the sample file {target}: {e.strerror or e}") from e
+            raise DiskFullError(
+                _("disk full while writing the sample file {target}").format(target=target)) from e
+        raise StorageError(
+            _("cannot write the sample file {target}: {value}").format(
+                target=target, value=e.strerror or e)) from e
 
     per_kind = dict(Counter(p.entry.kind for p in planned))
     return SampleSummary(out_dir, catalog_path, len(planned), total_size, per_kind, changed)
@@ -283,7 +290,7 @@ def write_sample(
 def _check_out_dir(out_dir: Path, sample_files: set[str]) -> None:
     """Refuse an output folder holding anything a sample would not write."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"{out_dir} exists and is not a folder")
+        raise ConfigError(_("{out_dir} exists and is not a folder").format(out_dir=out_dir))
     if not out_dir.exists():
         return
     sample_dirs = {f.rsplit("/", n)[0] for f in sample_files for n in range(1, f.count("/") + 1)}
@@ -292,9 +299,10 @@ def _check_out_dir(out_dir: Path, sample_files: set[str]) -> None:
         ours = (rel in sample_dirs and item.is_dir()) or (rel in sample_files and item.is_file())
         if item.is_symlink() or not ours:
             raise ConfigError(
-                f"{out_dir} is not empty and is not an earlier sample: it holds {rel!r}."
-                " Write the sample into a new or empty folder (a folder holding only an earlier"
-                " sample is overwritten)"
+                _("{out_dir} is not empty and is not an earlier sample: it holds "
+                  "{rel!r}. Write the sample into a new or empty folder (a folder "
+                  "holding only an earlier sample is overwritten)").format(
+                    out_dir=out_dir, rel=rel)
             )
 
 

@@ -31,6 +31,7 @@ from ..control import serve_control, socket_path
 from ..errors import ConfigError, first_known_error
 from ..feeds import FeedClient, FeedInfo, serve_feed
 from ..fetch import FetchPhase, fetch_release, release_key
+from ..i18n import _
 from ..seeding import seed_active
 from ..store import Store
 from ..swarm import PeerSource, Swarm, SwarmConfig
@@ -303,8 +304,9 @@ class BoxAgent:
                                            now)
             channel_m = self.machines.get(release.manifest.channel)
             if channel_m is None:
-                raise ConfigError(f"{offer.source.url} offered channel "
-                                  f"{release.manifest.channel}, which this box does not follow")
+                raise ConfigError(
+                    _("{url} offered channel {channel}, which this box does not follow").format(
+                        url=offer.source.url, channel=release.manifest.channel))
             return release
         except (TrustError, ConfigError) as e:
             self._penalize(offer.source, PENALTY_S)

@@ -14,6 +14,7 @@ from keys import P2PDistError
 
 from ..checkin import ChannelReport, deliver, make_checkin
 from ..feeds import FeedClient
+from ..i18n import _
 
 if TYPE_CHECKING:
     from ._agent import BoxAgent
@@ -51,7 +52,7 @@ async def _deliver(agent: BoxAgent) -> None:
                     if (await deliver(agent.outbox, client)).pending == 0:
                         return
         except (P2PDistError, trio.TooSlowError) as e:
-            log.info("check-ins to %s wait: %s", url, e)
+            log.info(_("check-ins to {url} wait: {e}").format(url=url, e=e))
 
 
 def _progress(agent: BoxAgent, channel: str) -> float:

@@ -18,6 +18,7 @@ import trio
 from keys import P2PDistError
 
 from ..feeds import FeedClient, FeedInfo
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -84,5 +85,5 @@ async def ask(source: Source, channel: str, root_version: int, newer_than: int |
     except trio.TooSlowError:
         return SourceFailure(source, f"{source.url} did not answer within {SOURCE_TIMEOUT_S}s")
     except P2PDistError as e:
-        log.info("source %s failed: %s", source.url, e)
+        log.info(_("source {url} failed: {e}").format(url=source.url, e=e))
         return SourceFailure(source, str(e))

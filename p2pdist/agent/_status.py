@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from keys import P2PDistError
 
+from ..i18n import _
 from ..swarm import TorrentSnapshot
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ async def handle_control(agent: BoxAgent, req: dict[str, Any]) -> dict[str, Any]
     if cmd == "update":
         agent.poke()
         return {"poked": True}
-    raise P2PDistError(f"unknown command {cmd!r}")
+    raise P2PDistError(_("unknown command {cmd!r}").format(cmd=cmd))
 
 
 def snapshot_json(s: TorrentSnapshot) -> dict[str, Any]:

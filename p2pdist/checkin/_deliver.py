@@ -53,7 +53,9 @@ async def deliver(queue: CheckinQueue, client: FeedClient) -> DeliveryReport:
     error: str | None = None
     for seq, body in items:
         if len(body) > MAX_CHECKIN_BYTES:
-            log.warning("check-in %d is larger than %d bytes; dropped", seq, MAX_CHECKIN_BYTES)
+            log.warning(
+                _("check-in {seq} is larger than {max_checkin_bytes} bytes; dropped").format(
+                    seq=seq, max_checkin_bytes=MAX_CHECKIN_BYTES))
             await trio.to_thread.run_sync(queue.ack, seq)
             dropped += 1
             continue
@@ -61,8 +63,9 @@ async def deliver(queue: CheckinQueue, client: FeedClient) -> DeliveryReport:
             answer = await client.post_checkin(body)
         except BadResponseError as e:
             if e.status in FINAL_STATUSES:
-                log.warning("check-in %d refused for good (HTTP %s); dropped: %s", seq, e.status,
-                            e)
+                log.warning(
+                    _("check-in {seq} refused for good (HTTP {status}); dropped: {e}").format(
+                        seq=seq, status=e.status, e=e))
                 await trio.to_thread.run_sync(queue.ack, seq)
                 dropped += 1
                 continue

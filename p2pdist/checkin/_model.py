@@ -86,7 +86,7 @@ class ChannelReport:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.progress <= 1.0 or self.version < 0:  # NaN fails the comparison
-            raise ValueError("a channel report needs version >= 0 and progress in [0, 1]")
+            raise ValueError(_("a channel report needs version >= 0 and progress in [0, 1]"))
 
     def to_obj(self) -> dict[str, object]:
         return {"version": self.version, "state": self.state,
@@ -138,19 +138,22 @@ class Checkin:
         """
         f = Fields(decode_strict(body, "check-in"), "check-in")
         if f.text("type", 64) != CHECKIN_TYPE:
-            raise MalformedError(f"not a check-in (type is not {CHECKIN_TYPE!r})")
+            raise MalformedError(
+                _("not a check-in (type is not {checkin_type!r})").format(
+                    checkin_type=CHECKIN_TYPE))
         fmt = f.integer("format")
         if fmt != CHECKIN_FORMAT:
             raise UnknownFormatError(
-                f"check-in format {fmt} is not supported (this software reads {CHECKIN_FORMAT})")
+                _("check-in format {fmt} is not supported (this software reads "
+                  "{checkin_format})").format(fmt=fmt, checkin_format=CHECKIN_FORMAT))
         box_id = f.text("box_id", _BOX_ID_LEN)
         if len(box_id) != _BOX_ID_LEN or not set(box_id) <= _HEX:
-            raise MalformedError("check-in.box_id must be 64 lowercase hex digits")
+            raise MalformedError(_("check-in.box_id must be 64 lowercase hex digits"))
         box_key = f.binary("box_key", _KEY_BYTES)
         if key_id(box_key) != box_id:
             raise ForgedIdentityError(
-                f"the check-in claims box {box_id[:16]} but carries the key of box "
-                f"{key_id(box_key)[:16]}")
+                _("the check-in claims box {box_id} but carries the key of box {key_id}").format(
+                    box_id=box_id[:16], key_id=key_id(box_key)[:16]))
         seq = f.integer("seq", 1)
         sent = f.integer("sent")
         site = _printable(f.text("site", MAX_SITE), "check-in.site", allow_empty=True)
@@ -163,7 +166,7 @@ class Checkin:
         window = (w.integer("start"), w.integer("end"))
         w.done()
         if window[0] > window[1]:
-            raise MalformedError("check-in.window ends before it starts")
+            raise MalformedError(_("check-in.window ends before it starts"))
         f.done()
         return cls(box_key, seq, sent, site, channels, free_disk, plays, window)
 
@@ -171,18 +174,22 @@ class Checkin:
 def _printable(text: str, what: str, *, allow_empty: bool = False) -> str:
     if (not text and not allow_empty) or not text.isprintable() or text != text.strip():
         raise MalformedError(
-            f"{what} must be printable text without leading or trailing spaces"
-            + ("" if allow_empty else ", not empty"))
+            (_("{what} must be printable text without leading or trailing spaces")
+             if allow_empty else
+             _("{what} must be printable text, not empty, without leading or trailing spaces")
+             ).format(what=what))
     return text
 
 
 def _decode_channels(obj: dict[str, object]) -> dict[str, ChannelReport]:
     if len(obj) > MAX_CHANNELS:
-        raise MalformedError(f"check-in.channels lists more than {MAX_CHANNELS} channels")
+        raise MalformedError(
+            _("check-in.channels lists more than {max_channels} channels").format(
+                max_channels=MAX_CHANNELS))
     out = {}
     for channel, value in obj.items():
         if not is_valid_channel(channel):
-            raise MalformedError("check-in.channels has a key that is not a channel name")
+            raise MalformedError(_("check-in.channels has a key that is not a channel name"))
         what = f"check-in.channels[{channel!r}]"
         r = Fields(value, what)
         version = r.integer("version")
@@ -195,16 +202,18 @@ def _decode_channels(obj: dict[str, object]) -> dict[str, ChannelReport]:
 
 def _decode_plays(obj: dict[str, object]) -> dict[str, int]:
     if len(obj) > MAX_TITLES:
-        raise MalformedError(f"check-in.counters.plays lists more than {MAX_TITLES} titles")
+        raise MalformedError(
+            _("check-in.counters.plays lists more than {max_titles} titles").format(
+                max_titles=MAX_TITLES))
     out = {}
     for title, count in obj.items():
         if len(title) > MAX_TITLE or unicodedata.normalize("NFC", title) != title:
             raise MalformedError(
-                f"check-in.counters.plays: a title is not NFC text of at most {MAX_TITLE} "
-                "characters")
+                _("check-in.counters.plays: a title is not NFC text of at most "
+                  "{max_title} characters").format(max_title=MAX_TITLE))
         _printable(title, "check-in.counters.plays title")
         if type(count) is not int or not 0 <= count < 2**63:
-            raise MalformedError("check-in.counters.plays counts must be non-negative integers")
+            raise MalformedError(_("check-in.counters.plays counts must be non-negative integers"))
         out[title] = count
     return out
 
@@ -231,18 +240,19 @@ def verify_checkin(data: bytes) -> VerifiedCheckin:
     """
     env = Envelope.decode(data, "check-in", MAX_CHECKIN_BYTES, MAX_CHECKIN_BYTES)
     if not env.signatures:
-        raise MissingSignatureError("the check-in is not signed")
+        raise MissingSignatureError(_("the check-in is not signed"))
     if len(env.signatures) != 1:
-        raise MalformedError("a check-in carries exactly one signature, its box's")
+        raise MalformedError(_("a check-in carries exactly one signature, its box's"))
     checkin = Checkin.decode_body(env.signed)
     sig = env.signatures[0]
     if sig.keyid != checkin.box_id:
         raise ForgedIdentityError(
-            f"the check-in of box {checkin.box_id[:16]} is signed by another key "
-            f"({sig.keyid[:16]})")
+            _("the check-in of box {box_id} is signed by another key ({keyid})").format(
+                box_id=checkin.box_id[:16], keyid=sig.keyid[:16]))
     if not PublicKey(checkin.box_key).verify(sig.sig, env.signed):
         raise BadSignatureError(
-            f"the signature of box {checkin.box_id[:16]} over its check-in does not verify")
+            _("the signature of box {box_id} over its check-in does not verify").format(
+                box_id=checkin.box_id[:16]))
     return VerifiedCheckin(checkin, bytes(data), hashlib.sha256(env.signed).digest())
 
 
@@ -302,5 +312,5 @@ def make_checkin(
     try:
         verify_checkin(data)  # the builder and the parser agree, by construction
     except TrustError as e:
-        raise ValueError(f"the check-in does not follow its own format: {e}") from e
+        raise ValueError(_("the check-in does not follow its own format: {e}").format(e=e)) from e
     return data

@@ -63,7 +63,9 @@ class CheckinQueue:
         except FileNotFoundError:
             last = 0
         except (OSError, ValueError) as e:
-            log.warning("%s is unreadable (%s); numbering check-ins from the clock", path, e)
+            log.warning(
+                _("{path} is unreadable ({e}); numbering check-ins from the clock").format(
+                    path=path, e=e))
             last = 0
         queued = self._seqs()
         seq = max(last + 1, queued[-1] + 1 if queued else 1, now)
@@ -82,12 +84,15 @@ class CheckinQueue:
         if path.exists():
             with translated(_("read {path}").format(path=path)):
                 if path.read_bytes() != envelope:
-                    raise ValueError(f"check-in {seq} is already queued with other content")
+                    raise ValueError(
+                        _("check-in {seq} is already queued with other content").format(seq=seq))
             return seq
         atomic_write(path, envelope)
         seqs = self._seqs()
         for old in seqs[: max(0, len(seqs) - MAX_PENDING)]:
-            log.warning("check-in outbox full (%d): dropping check-in %d", MAX_PENDING, old)
+            log.warning(
+                _("check-in outbox full ({max_pending}): dropping check-in {old}").format(
+                    max_pending=MAX_PENDING, old=old))
             self.ack(old)
         return seq
 

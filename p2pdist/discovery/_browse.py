@@ -127,7 +127,9 @@ class Browsing:
             self._send.send_nowait((name, change))
         except trio.WouldBlock:
             self.dropped += 1
-            log.debug("mDNS event queue full; dropped %s for %r", change.name, name)
+            log.debug(
+                _("mDNS event queue full; dropped {name} for {name2!r}").format(
+                    name=change.name, name2=name))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
 

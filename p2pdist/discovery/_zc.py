@@ -198,7 +198,7 @@ def resolve(zc: Zeroconf, name: str, timeout_s: float) -> ServiceInfo | None:
     try:
         return zc.get_service_info(SERVICE_TYPE, name, timeout=int(timeout_s * 1000))
     except (OSError, ZeroconfError) as e:
-        log.debug("cannot resolve %r: %s", name, e)
+        log.debug(_("cannot resolve {name!r}: {e}").format(name=name, e=e))
         return None
 
 

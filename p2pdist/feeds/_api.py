@@ -14,6 +14,8 @@ from typing import Any, Literal, cast
 
 from keys import is_valid_channel
 
+from ..i18n import _
+
 API_VERSION = 1
 PREFIX = "/p2pdist/v1"
 INFO_PATH = f"{PREFIX}/info"
@@ -66,24 +68,28 @@ class FeedInfo:
                 field, never echoes the value, because the value may come from a hostile peer).
         """
         if not isinstance(self.node_id, str) or not 0 < len(self.node_id) <= MAX_NODE_ID:
-            raise ValueError(f"node_id must be a string of 1 to {MAX_NODE_ID} characters")
+            raise ValueError(
+                _("node_id must be a string of 1 to {max_node_id} characters").format(
+                    max_node_id=MAX_NODE_ID))
         if not self.node_id.isprintable():
-            raise ValueError("node_id must not contain control characters")
+            raise ValueError(_("node_id must not contain control characters"))
         if self.role not in ROLES:
-            raise ValueError("role must be 'box' or 'seeder'")
+            raise ValueError(_("role must be 'box' or 'seeder'"))
         if not _is_int(self.swarm_port) or not 0 <= self.swarm_port <= 65535:
-            raise ValueError("swarm_port must be an integer from 0 to 65535")
+            raise ValueError(_("swarm_port must be an integer from 0 to 65535"))
         if not _is_int(self.root_version) or self.root_version < 1:
-            raise ValueError("root_version must be an integer of at least 1")
+            raise ValueError(_("root_version must be an integer of at least 1"))
         if not isinstance(self.channels, Mapping):
-            raise ValueError("channels must be an object mapping channel to version")
+            raise ValueError(_("channels must be an object mapping channel to version"))
         if len(self.channels) > MAX_INFO_CHANNELS:
-            raise ValueError(f"channels lists more than {MAX_INFO_CHANNELS} channels")
+            raise ValueError(
+                _("channels lists more than {max_info_channels} channels").format(
+                    max_info_channels=MAX_INFO_CHANNELS))
         for channel, version in self.channels.items():
             if not isinstance(channel, str) or not is_valid_channel(channel):
-                raise ValueError("channels has a key that is not a valid channel name")
+                raise ValueError(_("channels has a key that is not a valid channel name"))
             if not _is_int(version) or version < 0:
-                raise ValueError("channels has a version that is not a non-negative integer")
+                raise ValueError(_("channels has a version that is not a non-negative integer"))
         # A read-only copy: the caller's dict may change later, a frozen value must not.
         object.__setattr__(self, "channels", MappingProxyType(dict(self.channels)))
 
@@ -101,14 +107,17 @@ class FeedInfo:
             ValueError: not an object, another API version, a missing field, or a bad value.
         """
         if not isinstance(obj, dict):
-            raise ValueError("the info document is not a JSON object")
+            raise ValueError(_("the info document is not a JSON object"))
         api = obj.get("api")
         if not _is_int(api) or api != API_VERSION:
-            raise ValueError(f"the node does not speak feed API version {API_VERSION}")
+            raise ValueError(
+                _("the node does not speak feed API version {api_version}").format(
+                    api_version=API_VERSION))
         missing = [k for k in ("node_id", "role", "channels", "swarm_port", "root_version")
                    if k not in obj]
         if missing:
-            raise ValueError("the info document lacks " + ", ".join(missing))
+            raise ValueError(
+                _("the info document lacks {fields}").format(fields=", ".join(missing)))
         return cls(
             node_id=obj["node_id"],
             role=obj["role"],
@@ -134,7 +143,7 @@ class FeedInfo:
 
 
 def _reject_constant(name: str) -> float:
-    raise ValueError(f"JSON constant {name} is not allowed")
+    raise ValueError(_("JSON constant {name} is not allowed").format(name=name))
 
 
 def parse_json_object(data: bytes) -> dict[str, Any]:
@@ -153,13 +162,13 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
         value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
     except RecursionError as e:
         # Deep nesting ([[[[...) exhausts the parser's stack well inside the byte cap.
-        raise ValueError("JSON nested too deeply") from e
+        raise ValueError(_("JSON nested too deeply")) from e
     except UnicodeDecodeError as e:
-        raise ValueError("body is not UTF-8") from e
+        raise ValueError(_("body is not UTF-8")) from e
     except json.JSONDecodeError as e:
-        raise ValueError(f"body is not JSON ({e.msg})") from e
+        raise ValueError(_("body is not JSON ({msg})").format(msg=e.msg)) from e
     if not isinstance(value, dict):
-        raise ValueError("JSON body is not an object")
+        raise ValueError(_("JSON body is not an object"))
     return cast(dict[str, Any], value)
 
 

@@ -115,7 +115,7 @@ class FeedClient:
             TransferError: as `Fetcher.fetch` raises it.
         """
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError("a root version is an integer of at least 1")
+            raise ValueError(_("a root version is an integer of at least 1"))
         result = await self._fetcher.fetch(
             "GET",
             f"{ROOTS_PATH}{version}",
@@ -141,7 +141,7 @@ class FeedClient:
             TransferError: as `Fetcher.fetch` raises it.
         """
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError("a root version is an integer of at least 1")
+            raise ValueError(_("a root version is an integer of at least 1"))
         newer: list[bytes] = []
         for v in range(version + 1, version + 1 + MAX_ROOT_CHAIN):
             data = await self.root(v)
@@ -196,7 +196,9 @@ class FeedClient:
             TransferError: as `Fetcher.fetch` raises it.
         """
         if len(body) > MAX_CHECKIN_BYTES:
-            raise ValueError(f"a check-in is at most {MAX_CHECKIN_BYTES} bytes")
+            raise ValueError(
+                _("a check-in is at most {max_checkin_bytes} bytes").format(
+                    max_checkin_bytes=MAX_CHECKIN_BYTES))
         result = await self._fetcher.fetch(
             "POST",
             CHECKINS_PATH,

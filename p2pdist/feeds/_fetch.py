@@ -180,7 +180,7 @@ class Fetcher:
                 delay = backoff_delay(
                     attempt - 1, self._backoff_s, self._max_backoff_s, self._random.random()
                 )
-                log.debug("retrying in %.2f s after: %s", delay, e)
+                log.debug(_("retrying in {delay:.2f} s after: {e}").format(delay=delay, e=e))
                 await trio.sleep(delay)
                 attempt += 1
 

@@ -145,14 +145,19 @@ class FeedApp:
             reply = await self._route(scope, receive, peer)
         except Exception:
             # The source is someone else's code; its failure must not take the server down.
-            log.exception("feed source failed on %s %s", scope["method"], _printable(scope["path"]))
+            log.exception(
+                _("feed source failed on {method} {printable}").format(
+                    method=scope["method"], printable=_printable(scope["path"])))
             reply = _Reply.error(HTTPStatus.INTERNAL_SERVER_ERROR)
         if reply is None:
-            log.debug("%s %s from %s: client left", scope["method"],
-                      _printable(scope["path"]), peer)
+            log.debug(
+                _("{method} {printable} from {peer}: client left").format(
+                    method=scope["method"], printable=_printable(scope["path"]), peer=peer))
             return
-        log.debug("%s %s from %s: %d (%d bytes)", scope["method"], _printable(scope["path"]),
-                  peer, reply.status, len(reply.body))
+        log.debug(
+            _("{method} {printable} from {peer}: {status} ({n_body} bytes)").format(
+                method=scope["method"], printable=_printable(scope["path"]), peer=peer,
+                status=reply.status, n_body=len(reply.body)))
         headers = [
             (b"content-type", reply.content_type.encode()),
             (b"content-length", str(len(reply.body)).encode()),
@@ -324,5 +329,5 @@ async def serve_feed(
                     shutdown_trigger=shutdown_trigger,
                 )
             )
-            log.info("feed serving on port %d", port)
+            log.info(_("feed serving on port {port}").format(port=port))
             task_status.started(port)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from manifest import FileEntry, Manifest
 
+from ..i18n import _
+
 
 @dataclass(frozen=True)
 class ReleasePlan:
@@ -58,8 +60,9 @@ def plan_release(
     stray = want.difference(manifest.files)
     if stray:
         raise ValueError(
-            f"wanted files not in {manifest.channel} v{manifest.version}: "
-            f"{sorted(f.path for f in stray)}"
+            _("wanted files not in {channel} v{version}: {items}").format(
+                channel=manifest.channel, version=manifest.version,
+                items=sorted(f.path for f in stray))
         )
     ordered = tuple(f for f in manifest.files if f in want)
     return ReleasePlan(

@@ -180,7 +180,7 @@ class Store:
                 write failed (DiskFullError, StoragePermissionError).
         """
         if Manifest.decode_body(decode_envelope(envelope).signed) != manifest:
-            raise ValueError("the envelope does not carry this manifest")
+            raise ValueError(_("the envelope does not carry this manifest"))
         other = channel_conflict(manifest.channel, self.channels())
         if other is not None:
             raise StorageError(
