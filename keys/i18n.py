@@ -99,6 +99,11 @@ def _(message: str) -> str:
     return _state["t"].gettext(message)
 
 
+def N_(message: str) -> str:
+    """Mark `message` for the catalog without translating it now (it is translated where shown)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate a message whose form depends on the count `n`."""
     return _state["t"].ngettext(singular, plural, n)
@@ -107,6 +112,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 __all__ = [
     "DOMAIN",
     "LOCALE_DIR",
+    "N_",
     "_",
     "language_for_accept",
     "language_from_env",

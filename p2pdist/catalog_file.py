@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .i18n import _
+from .i18n import _, ngettext
 
 KINDS: tuple[str, ...] = ("film", "course", "handbook", "other")
 """The values `kind` may take, as the manifest's `Kind` enumerates them."""
@@ -235,12 +235,12 @@ def _check_path_shape(path: str, where: str) -> None:
 def _tname(value: object) -> str:
     """A TOML-ish name for a value's type, for messages read by operators, not programmers."""
     names = {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number with a fraction",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
+        bool: _("a boolean"),
+        int: _("an integer"),
+        float: _("a number with a fraction"),
+        str: _("a string"),
+        list: _("a list"),
+        dict: _("a table"),
     }
     return names.get(type(value), type(value).__name__)
 
@@ -278,25 +278,25 @@ def entries_for_files(catalog: Catalog, paths: Iterable[str]) -> dict[str, Catal
     if orphans or missing:
         problems = []
         if orphans:
-            problems.append(
-                f"{_count(orphans, 'file has', 'files have')} no catalog entry: {_names(orphans)}"
-            )
+            problems.append(ngettext(
+                "{n} file has no catalog entry: {names}",
+                "{n} files have no catalog entry: {names}", len(orphans),
+            ).format(n=len(orphans), names=_names(orphans)))
         if missing:
-            problems.append(
-                f"{_count(missing, 'catalog entry has', 'catalog entries have')}"
-                f" no file: {_names(missing)}"
-            )
-        raise ConfigError(f"{catalog.source or 'catalog'}: {'; '.join(problems)}")
+            problems.append(ngettext(
+                "{n} catalog entry has no file: {names}",
+                "{n} catalog entries have no file: {names}", len(missing),
+            ).format(n=len(missing), names=_names(missing)))
+        raise ConfigError(_("{source}: {problems}").format(
+            source=catalog.source or "catalog", problems="; ".join(problems)))
     return found
-
-
-def _count(items: list[str], one: str, many: str) -> str:
-    return f"1 {one}" if len(items) == 1 else f"{len(items)} {many}"
 
 
 def _names(items: list[str]) -> str:
     shown = ", ".join(repr(p) for p in items[:_SHOWN])
-    return shown if len(items) <= _SHOWN else f"{shown} and {len(items) - _SHOWN} more"
+    if len(items) <= _SHOWN:
+        return shown
+    return _("{shown} and {n} more").format(shown=shown, n=len(items) - _SHOWN)
 
 
 def dump_catalog(catalog: Catalog) -> str:

@@ -1,6 +1,7 @@
 """The translation function of every layer (defined on the ground floor, `keys.i18n`)."""
 
 from keys.i18n import (
+    N_,
     _,
     language_for_accept,
     language_from_env,
@@ -10,6 +11,7 @@ from keys.i18n import (
 )
 
 __all__ = [
+    "N_",
     "_",
     "language_for_accept",
     "language_from_env",

@@ -79,11 +79,13 @@ async def ask(source: Source, channel: str, root_version: int, newer_than: int |
                     if info.root_version > root_version else []
                 blob = await client.manifest(channel)
                 if blob is None:
-                    return SourceFailure(source, f"{source.url} lists {channel} but has no "
-                                         "manifest for it")
+                    return SourceFailure(source, _(
+                        "{url} lists {channel} but has no manifest for it").format(
+                            url=source.url, channel=channel))
                 return Offer(source, hint, tuple(roots), blob, info.swarm_port)
     except trio.TooSlowError:
-        return SourceFailure(source, f"{source.url} did not answer within {SOURCE_TIMEOUT_S}s")
+        return SourceFailure(source, _("{url} did not answer within {s}s").format(
+            url=source.url, s=SOURCE_TIMEOUT_S))
     except P2PDistError as e:
         log.info(_("source {url} failed: {e}").format(url=source.url, e=e))
         return SourceFailure(source, str(e))

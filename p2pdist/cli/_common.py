@@ -20,12 +20,12 @@ DEFAULT_DATA = "/var/lib/p2pdist"
 data_option = click.option(
     "--data", "data", type=click.Path(file_okay=False, path_type=Path),
     envvar="P2PDIST_DATA", default=DEFAULT_DATA, show_default=True,
-    help="The box's data directory (or $P2PDIST_DATA).")
+    help=_("The box's data directory (or $P2PDIST_DATA)."))
 
 passphrase_file_option = click.option(
     "--passphrase-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File whose first line is the key's passphrase (else $P2PDIST_PASSPHRASE).",
+    help=_("File whose first line is the key's passphrase (else $P2PDIST_PASSPHRASE)."),
 )
 
 

@@ -30,8 +30,14 @@ def language_from_argv(argv: Sequence[str]) -> str | None:
     return None
 
 
+def wants_json(argv: Sequence[str]) -> bool:
+    return "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
+
+
 def choose_language(argv: Sequence[str]) -> str:
-    lang = language_from_argv(argv) or language_from_env()
+    """Choose the language for this run; with --json it is English, so tools read one language
+    (JSON keys and values never depend on the user's locale)."""
+    lang = "C" if wants_json(argv) else language_from_argv(argv) or language_from_env()
     set_language(lang, process_wide=True)
     return lang
 

@@ -23,30 +23,30 @@ from ._common import console, data_option, read_file
 @data_option
 @click.option("--root", "root", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The trust root to pin (from the national center).")
+              help=_("The trust root to pin (from the national center)."))
 @click.option("--channel", "channels", multiple=True, required=True,
-              help="Channel to follow, e.g. national/winter-2027 (repeat).")
-@click.option("--seeder", "seeders", multiple=True, help="Seeder feed URL (repeat).")
+              help=_("Channel to follow, e.g. national/winter-2027 (repeat)."))
+@click.option("--seeder", "seeders", multiple=True, help=_("Seeder feed URL (repeat)."))
 @click.option("--neighbour", "neighbours", multiple=True,
-              help="Feed URL of a same-site box, where the LAN filters mDNS (repeat).")
-@click.option("--lan", "lan", multiple=True, help="LAN subnet, e.g. 192.168.1.0/24 (repeat).")
+              help=_("Feed URL of a same-site box, where the LAN filters mDNS (repeat)."))
+@click.option("--lan", "lan", multiple=True, help=_("LAN subnet, e.g. 192.168.1.0/24 (repeat)."))
 @click.option("--wan-limit", "wan_limit", multiple=True,
-              help="WAN cap, e.g. '2Mbit@08:00-18:00' (repeat).")
+              help=_("WAN cap, e.g. '2Mbit@08:00-18:00' (repeat)."))
 @click.option("--policy", "policy", multiple=True,
-              help="Which files: kinds=course,handbook / themes=... / exclude-themes=...")
-@click.option("--site", default="", help="Site (station) name; boxes of one site share the "
-                                           "uplink.")
+              help=_("Which files: kinds=course,handbook / themes=... / exclude-themes=..."))
+@click.option("--site", default="", help=_("Site (station) name; boxes of one site share the "
+                                           "uplink."))
 @click.option("--site-mode", type=click.Choice(SITE_MODES), default="shared-uplink",
-              show_default=True, help="own-link: every box may use the WAN.")
-@click.option("--listen", default="0.0.0.0:6881", show_default=True, help="Swarm address.")
-@click.option("--feed", default="0.0.0.0:8471", show_default=True, help="Feed HTTP address.")
-@click.option("--mdns/--no-mdns", default=True, help="LAN discovery (zeroconf).")
+              show_default=True, help=_("own-link: every box may use the WAN."))
+@click.option("--listen", default="0.0.0.0:6881", show_default=True, help=_("Swarm address."))
+@click.option("--feed", default="0.0.0.0:8471", show_default=True, help=_("Feed HTTP address."))
+@click.option("--mdns/--no-mdns", default=True, help=_("LAN discovery (zeroconf)."))
 @click.option("--mdns-interface", "mdns_interfaces", multiple=True,
-              help="Only these local IPs for mDNS (repeat).")
+              help=_("Only these local IPs for mDNS (repeat)."))
 @click.option("--poll", "poll_interval_s", type=float, default=300.0, show_default=True,
-              help="Seconds between polls of the seeders.")
+              help=_("Seconds between polls of the seeders."))
 @click.option("--utp/--no-utp", default=False, show_default=True,
-              help="uTP besides TCP (yields on a busy uplink; costs CPU).")
+              help=_("uTP besides TCP (yields on a busy uplink; costs CPU)."))
 def init(data: Path, root: Path, channels: tuple[str, ...], seeders: tuple[str, ...],
          neighbours: tuple[str, ...], lan: tuple[str, ...], wan_limit: tuple[str, ...],
          policy: tuple[str, ...], site: str, site_mode: str, listen: str, feed: str, mdns: bool,
@@ -66,8 +66,8 @@ def init(data: Path, root: Path, channels: tuple[str, ...], seeders: tuple[str, 
 
 @click.command("run")
 @data_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON 'ready' line when up.")
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.option("--json", "as_json", is_flag=True, help=_("Print a JSON 'ready' line when up."))
+@click.option("-v", "--verbose", is_flag=True, help=_("Log more."))
 def run(data: Path, as_json: bool, verbose: bool) -> None:
     """Run the box daemon: poll, verify, download, activate, seed; until SIGTERM / Ctrl-C."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,

@@ -57,15 +57,15 @@ def _snapshot_fields(s: TorrentSnapshot) -> dict[str, Any]:
 def swarm_options(f: Any) -> Any:
     for opt in reversed([
         click.option("--listen", default="0.0.0.0:6881", show_default=True,
-                     help="Swarm listen address (port 0: any free port)."),
+                     help=_("Swarm listen address (port 0: any free port).")),
         click.option("--lan", "lan_subnets", multiple=True,
-                     help="Subnet whose peers are LAN (unlimited), e.g. 192.168.1.0/24."),
+                     help=_("Subnet whose peers are LAN (unlimited), e.g. 192.168.1.0/24.")),
         click.option("--wan-limit", "wan_limit", multiple=True,
-                     help="WAN cap, e.g. '2Mbit@08:00-18:00' (repeat)."),
-        click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout."),
+                     help=_("WAN cap, e.g. '2Mbit@08:00-18:00' (repeat).")),
+        click.option("--json", "as_json", is_flag=True, help=_("JSON lines on stdout.")),
         click.option("--utp/--no-utp", default=False, show_default=True,
-                     help="uTP besides TCP (yields to other traffic on a shared uplink, but "
-                          "costs CPU: ~10x slower than TCP on loopback here)."),
+                     help=_("uTP besides TCP (yields to other traffic on a shared uplink, but "
+                          "costs CPU: ~10x slower than TCP on loopback here).")),
     ]):
         f = opt(f)
     return f
@@ -92,18 +92,19 @@ async def _serve_until_signal() -> None:
 @click.command("fetch")
 @click.argument("manifest_file", type=existing_file)
 @click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="The box's data directory (store).")
+              help=_("The box's data directory (store)."))
 @click.option("--root", "roots", type=existing_file, multiple=True, required=True,
-              help="Trusted root; repeat to walk rotations (pinned first).")
-@click.option("--peer", "peers", multiple=True, help="Seeder HOST:PORT (repeat).")
-@click.option("--lan-peer", "lan_peers", multiple=True, help="LAN neighbour HOST:PORT (repeat).")
+              help=_("Trusted root; repeat to walk rotations (pinned first)."))
+@click.option("--peer", "peers", multiple=True, help=_("Seeder HOST:PORT (repeat)."))
+@click.option("--lan-peer", "lan_peers", multiple=True, help=
+    _("LAN neighbour HOST:PORT (repeat)."))
 @click.option("--policy", "policy", multiple=True,
-              help="Which files: kinds=course,handbook / themes=... / exclude-themes=...")
-@click.option("--seed/--no-seed", default=False, help="Keep seeding after activation.")
+              help=_("Which files: kinds=course,handbook / themes=... / exclude-themes=..."))
+@click.option("--seed/--no-seed", default=False, help=_("Keep seeding after activation."))
 @click.option("--reserve", default="256MiB", show_default=True,
-              help="Free space to leave on the data disk.")
+              help=_("Free space to leave on the data disk."))
 @click.option("--resume-interval", type=float, default=1.0, show_default=True,
-              help="Seconds between resume-data saves (what a power cut can lose).")
+              help=_("Seconds between resume-data saves (what a power cut can lose)."))
 @swarm_options
 def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple[str, ...],
           lan_peers: tuple[str, ...], policy: tuple[str, ...], seed: bool, reserve: str,
@@ -166,7 +167,7 @@ async def _report_stats(swarm: Swarm, keys: list[str]) -> None:
 
 @click.command("seed")
 @click.option("--data", "data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="A data directory with active releases.")
+              required=True, help=_("A data directory with active releases."))
 @swarm_options
 def seed(data: Path, listen: str, lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...],
          as_json: bool, utp: bool) -> None:

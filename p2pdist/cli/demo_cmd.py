@@ -108,11 +108,11 @@ def _table(swarm: DemoSwarm, size: int) -> Table:
 
 @click.command("demo")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("demo-out"), show_default=True, help="Working folder (recreated).")
-@click.option("--size", default="200MB", show_default=True, help="Sample bundle size.")
+              default=Path("demo-out"), show_default=True, help=_("Working folder (recreated)."))
+@click.option("--size", default="200MB", show_default=True, help=_("Sample bundle size."))
 @click.option("--boxes", type=click.IntRange(1, 30), default=8, show_default=True)
 @click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help=_("Print the summary as one JSON object."))
 def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool) -> None:
     """Run the whole system on loopback: sign a release, seed it, watch boxes update."""
     total = parse_size(size)

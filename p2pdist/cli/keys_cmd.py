@@ -48,7 +48,8 @@ def keys_group() -> None:
 
 @keys_group.command("generate")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--encrypt", is_flag=True, help="Encrypt the private key (asks for a passphrase).")
+@click.option("--encrypt", is_flag=True, help=
+    _("Encrypt the private key (asks for a passphrase)."))
 @passphrase_file_option
 def generate(path: Path, encrypt: bool, passphrase_file: Path | None) -> None:
     """Write a new Ed25519 key: PATH (private, mode 0600) and PATH.pub; print the key id."""
@@ -92,17 +93,18 @@ def load_root(path: Path) -> tuple[Envelope, Root]:
 
 @root_group.command("init")
 @click.option("--root-key", "root_keys", multiple=True, required=True, type=pub_path,
-              help="Public key of a root key holder (repeat).")
-@click.option("--threshold", type=int, required=True, help="Root signatures required.")
+              help=_("Public key of a root key holder (repeat)."))
+@click.option("--threshold", type=int, required=True, help=_("Root signatures required."))
 @click.option("--release-key", "release_keys", multiple=True, required=True, type=pub_path,
-              help="Public key allowed to sign releases (repeat).")
+              help=_("Public key allowed to sign releases (repeat)."))
 @click.option("--release-threshold", type=int, required=True,
-              help="Release signatures required on a manifest.")
+              help=_("Release signatures required on a manifest."))
 @click.option("--channel", "channels", multiple=True, required=True,
-              help="Channel prefix the release keys may sign, e.g. national/ (repeat).")
+              help=_("Channel prefix the release keys may sign, e.g. national/ (repeat)."))
 @click.option("--role-name", default="national", show_default=True,
-              help="Name of this release role.")
-@click.option("--expires", type=float, default=365, show_default=True, help="Days until expiry.")
+              help=_("Name of this release role."))
+@click.option("--expires", type=float, default=365, show_default=True, help=
+    _("Days until expiry."))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def root_init(root_keys: tuple[Path, ...], threshold: int, release_keys: tuple[Path, ...],
               release_threshold: int, channels: tuple[str, ...], role_name: str,
@@ -128,7 +130,7 @@ def root_init(root_keys: tuple[Path, ...], threshold: int, release_keys: tuple[P
 @click.option("--key", "key_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The version before (for a rotation), to report its threshold too.")
+              help=_("The version before (for a rotation), to report its threshold too."))
 @passphrase_file_option
 def root_sign(root_file: Path, key_path: Path, previous: Path | None,
               passphrase_file: Path | None) -> None:
@@ -168,17 +170,18 @@ def _print_root_status(env: Envelope, root: Root, prev: Root | None) -> None:
 @click.argument("root_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--root-key", "root_keys", multiple=True, type=pub_path,
-              help="Replace the root keys with these (repeat).")
-@click.option("--threshold", type=int, help="New root threshold.")
-@click.option("--add-role", help="Add (or replace) a release role with this name ...")
+              help=_("Replace the root keys with these (repeat)."))
+@click.option("--threshold", type=int, help=_("New root threshold."))
+@click.option("--add-role", help=_("Add (or replace) a release role with this name ..."))
 @click.option("--release-key", "release_keys", multiple=True, type=pub_path,
-              help="... signed by these keys (repeat) ...")
-@click.option("--release-threshold", type=int, help="... with this threshold ...")
-@click.option("--channel", "channels", multiple=True, help="... for these prefixes (repeat).")
-@click.option("--remove-role", "remove_roles", multiple=True, help="Drop a release role.")
+              help=_("... signed by these keys (repeat) ..."))
+@click.option("--release-threshold", type=int, help=_("... with this threshold ..."))
+@click.option("--channel", "channels", multiple=True, help=_("... for these prefixes (repeat)."))
+@click.option("--remove-role", "remove_roles", multiple=True, help=_("Drop a release role."))
 @click.option("--revoke", "revoke", multiple=True,
-              help="Remove a key everywhere: a public key file or a key id (prefix).")
-@click.option("--expires", type=float, default=365, show_default=True, help="Days until expiry.")
+              help=_("Remove a key everywhere: a public key file or a key id (prefix)."))
+@click.option("--expires", type=float, default=365, show_default=True, help=
+    _("Days until expiry."))
 def root_rotate(root_file: Path, out: Path, root_keys: tuple[Path, ...], threshold: int | None,
                 add_role: str | None, release_keys: tuple[Path, ...],
                 release_threshold: int | None, channels: tuple[str, ...],
@@ -249,7 +252,7 @@ def _resolve_keyid(text: str, keys: dict[str, PublicKey]) -> str:
 
 @keys_group.command("show")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help=_("Print one JSON object."))
 @passphrase_file_option
 def show(file: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """Describe a key file or a trust root file."""

@@ -61,13 +61,14 @@ def _parse_seeder(text: str) -> SeederEndpoint:
 
 @release_group.command("build")
 @click.argument("content_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--channel", required=True, help="e.g. national/winter-2027")
-@click.option("--version", "version", type=int, required=True, help="Integer, grows per channel.")
+@click.option("--channel", required=True, help=_("e.g. national/winter-2027"))
+@click.option("--version", "version", type=int, required=True, help=
+    _("Integer, grows per channel."))
 @click.option("--catalog", "catalog_path", type=existing_file, required=True,
-              help="catalog.toml describing every file.")
-@click.option("--expires", type=float, default=90, show_default=True, help="Days until expiry.")
+              help=_("catalog.toml describing every file."))
+@click.option("--expires", type=float, default=90, show_default=True, help=_("Days until expiry."))
 @click.option("--seeder", "seeders", multiple=True,
-              help="Seeder endpoint URL[=HOST:PORT] to list in the manifest (repeat).")
+              help=_("Seeder endpoint URL[=HOST:PORT] to list in the manifest (repeat)."))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def build(content_dir: Path, channel: str, version: int, catalog_path: Path, expires: float,
           seeders: tuple[str, ...], out: Path) -> None:
@@ -123,10 +124,11 @@ def load_roots(paths: tuple[Path, ...], now: int) -> Root:
 @release_group.command("verify")
 @click.argument("manifest_file", type=existing_file)
 @click.option("--root", "roots", type=existing_file, multiple=True, required=True,
-              help="Trusted root; repeat to walk rotations (pinned first).")
+              help=_("Trusted root; repeat to walk rotations (pinned first)."))
 @click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also check every file under this folder against the manifest.")
-@click.option("--last-version", type=int, help="Last trusted version of the channel (rollback).")
+              help=_("Also check every file under this folder against the manifest."))
+@click.option("--last-version", type=int, help=
+    _("Last trusted version of the channel (rollback)."))
 def verify(manifest_file: Path, roots: tuple[Path, ...], content_dir: Path | None,
            last_version: int | None) -> None:
     """Exit 0 only when MANIFEST_FILE is validly signed (and CONTENT matches, if given)."""
@@ -178,7 +180,7 @@ def _print_verified(vr: VerifiedRelease, root: Root, content_dir: Path | None) -
 
 @release_group.command("show")
 @click.argument("manifest_file", type=existing_file)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help=_("Print one JSON object."))
 def show(manifest_file: Path, as_json: bool) -> None:
     """The catalog of MANIFEST_FILE grouped by theme (does not verify; see `release verify`)."""
     env = _read_envelope(manifest_file)
@@ -236,13 +238,13 @@ def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
 @click.argument("manifest_file", type=existing_file)
 @click.option("--content", "content_dir", required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The folder the release was built from.")
+              help=_("The folder the release was built from."))
 @click.option("--to", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="The origin seeder's data directory.")
+              help=_("The origin seeder's data directory."))
 @click.option("--root", "roots", type=existing_file, multiple=True, required=True,
-              help="Trusted root; repeat to walk rotations (pinned first).")
+              help=_("Trusted root; repeat to walk rotations (pinned first)."))
 @click.option("--copy", is_flag=True,
-              help="Copy the files instead of hard-linking them (when CONTENT may change).")
+              help=_("Copy the files instead of hard-linking them (when CONTENT may change)."))
 def publish(manifest_file: Path, content_dir: Path, data_dir: Path, roots: tuple[Path, ...],
             copy: bool) -> None:
     """Put a signed release into the origin's store, verified like any box would, and activate

@@ -14,9 +14,9 @@ from ._common import console, human_size
 
 @click.command("sample")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--size", default="200MB", show_default=True, help="Total size, e.g. 200MB, 1GB.")
+@click.option("--size", default="200MB", show_default=True, help=_("Total size, e.g. 200MB, 1GB."))
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Same seed, same bytes (useful for reproducible benchmarks).")
+              help=_("Same seed, same bytes (useful for reproducible benchmarks)."))
 def sample(out_dir: Path, size: str, seed: int) -> None:
     """Write a sample bundle like the campaign's: 18 courses, 25 films, a handbook."""
     total = parse_size(size)

@@ -32,8 +32,8 @@ def seeder_group() -> None:
 
 @seeder_group.command("run")
 @click.option("--config", "config_path", type=existing_file, required=True,
-              help="The seeder's seeder.toml.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON 'ready' line when up.")
+              help=_("The seeder's seeder.toml."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print a JSON 'ready' line when up."))
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
 def run(config_path: Path, as_json: bool, log_level: str) -> None:
     """Seed, serve the feed and take check-ins until SIGTERM / Ctrl-C."""
@@ -66,14 +66,14 @@ def run(config_path: Path, as_json: bool, log_level: str) -> None:
 
 
 @seeder_group.command("status")
-@click.option("--config", "config_path", type=existing_file, help="The seeder's seeder.toml.")
+@click.option("--config", "config_path", type=existing_file, help=_("The seeder's seeder.toml."))
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The seeder's data directory (when there is no seeder.toml at hand).")
+              help=_("The seeder's data directory (when there is no seeder.toml at hand)."))
 @click.option("--stale-hours", type=float,
-              help="Silence after which a box counts as stale (default: the config's, or 24).")
-@click.option("--boxes", "show_boxes", is_flag=True, help="Also list every box.")
+              help=_("Silence after which a box counts as stale (default: the config's, or 24)."))
+@click.option("--boxes", "show_boxes", is_flag=True, help=_("Also list every box."))
 @click.option("--json", "as_json", is_flag=True,
-              help="One JSON object: channels, sites, top_titles, boxes.")
+              help=_("One JSON object: channels, sites, top_titles, boxes."))
 def status(config_path: Path | None, data: Path | None, stale_hours: float | None,
            show_boxes: bool, as_json: bool) -> None:
     """Rollout per channel and version, per site, and the most played titles."""
@@ -152,19 +152,19 @@ def _print_report(report: dict[str, Any], show_boxes: bool) -> None:
 
 @seeder_group.command("init")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default="seeder.toml",
-              show_default=True, help="Where to write the configuration.")
-@click.option("--data", required=True, help="The seeder's data directory.")
-@click.option("--root", required=True, type=existing_file, help="The trust root to pin.")
+              show_default=True, help=_("Where to write the configuration."))
+@click.option("--data", required=True, help=_("The seeder's data directory."))
+@click.option("--root", required=True, type=existing_file, help=_("The trust root to pin."))
 @click.option("--channel", "channels", multiple=True, required=True,
-              help="Channel to carry (repeat).")
-@click.option("--origin", is_flag=True, help="This is the national origin.")
-@click.option("--upstream", "upstream", multiple=True, help="Upstream feed URL (repeat).")
-@click.option("--listen", default="0.0.0.0:6881", show_default=True, help="Swarm address.")
-@click.option("--feed", default="0.0.0.0:8470", show_default=True, help="Feed HTTP address.")
+              help=_("Channel to carry (repeat)."))
+@click.option("--origin", is_flag=True, help=_("This is the national origin."))
+@click.option("--upstream", "upstream", multiple=True, help=_("Upstream feed URL (repeat)."))
+@click.option("--listen", default="0.0.0.0:6881", show_default=True, help=_("Swarm address."))
+@click.option("--feed", default="0.0.0.0:8470", show_default=True, help=_("Feed HTTP address."))
 @click.option("--metrics", default="127.0.0.1:9470", show_default=True,
-              help="Prometheus metrics address (\"\" for none).")
+              help=_("Prometheus metrics address (\"\" for none)."))
 @click.option("--poll", "poll_interval_s", type=click.IntRange(1), default=60, show_default=True,
-              help="Seconds between polls of upstream.")
+              help=_("Seconds between polls of upstream."))
 def init(out: Path, data: str, root: Path, channels: tuple[str, ...], origin: bool,
          upstream: tuple[str, ...], listen: str, feed: str, metrics: str,
          poll_interval_s: int) -> None:

@@ -18,7 +18,7 @@ from ._common import console, human_size, read_file
 
 data_option = click.option("--data", "data", required=True,
                            type=click.Path(file_okay=False, path_type=Path),
-                           help="The box's data directory.")
+                           help=_("The box's data directory."))
 
 
 def _bar() -> Progress:
@@ -29,10 +29,10 @@ def _bar() -> Progress:
 @click.command("export")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @data_option
-@click.option("--channel", "channels", multiple=True, help="Only these channels (repeat).")
+@click.option("--channel", "channels", multiple=True, help=_("Only these channels (repeat)."))
 @click.option("--root", "roots", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Trust roots to include (pinned first) instead of the box's own.")
+              help=_("Trust roots to include (pinned first) instead of the box's own."))
 def export(path: Path, data: Path, channels: tuple[str, ...], roots: tuple[Path, ...]) -> None:
     """Write the active release(s), their signed manifests and the trust roots to PATH."""
     store = Store(data)
@@ -53,7 +53,7 @@ def export(path: Path, data: Path, channels: tuple[str, ...], roots: tuple[Path,
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @data_option
 @click.option("--root", "root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Pin this trust root first (a box that was never initialised).")
+              help=_("Pin this trust root first (a box that was never initialised)."))
 def import_(path: Path, data: Path, root: Path | None) -> None:
     """Verify the releases under PATH against this box's trust root and activate them."""
     state = BoxState(data)

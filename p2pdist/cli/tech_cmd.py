@@ -31,8 +31,9 @@ from ..errors import ContentMismatchError
 from ..i18n import _
 from ..store import Store
 from ._common import console, data_option, human_duration, human_size
+from ._labels import label
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+json_option = click.option("--json", "as_json", is_flag=True, help=_("Print one JSON object."))
 
 
 def _print_json(obj: Any) -> None:
@@ -64,9 +65,10 @@ def status(data: Path, as_json: bool) -> None:
     for ch, c in st["channels"].items():
         t = c.get("torrent") or {}
         done, want = t.get("bytes_done", 0), t.get("bytes_wanted", 0)
-        progress = f"{100 * done / want:.0f}% of {human_size(want)}" if want else "-"
+        progress = _("{pct:.0f}% of {size}").format(
+            pct=100 * done / want, size=human_size(want)) if want else "-"
         rate = f"{human_size(t.get('download_rate', 0))}/s" if t else "-"
-        state = c["phase"] + (f" v{c['target_version']}" if c.get("target_version") else "")
+        state = label(c["phase"]) + (f" v{c['target_version']}" if c.get("target_version") else "")
         problem = c.get("reason") or ""
         if c.get("retry_at"):
             problem += _(" (retry in {s}s)").format(s=max(0, int(c["retry_at"] - time.time())))
@@ -90,7 +92,7 @@ def peers(data: Path, as_json: bool) -> None:
     table = Table(_("channel"), _("state"), _("LAN"), _("WAN"), _("seeders"), _("down"),
                   _("up"), _("from LAN"), _("from seeders"))
     for ch, t in p["torrents"].items():
-        table.add_row(ch, t["state"], str(t["peers"].get("lan", 0)),
+        table.add_row(ch, label(t["state"]), str(t["peers"].get("lan", 0)),
                       str(t["peers"].get("wan", 0)), str(t["peers"].get("seeder", 0)),
                       f"{human_size(t['download_rate'])}/s", f"{human_size(t['upload_rate'])}/s",
                       human_size(t["received"].get("lan", 0)),
@@ -185,7 +187,7 @@ def library(data: Path, as_json: bool) -> None:
 @data_option
 @json_option
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a support bundle (tar.gz, no private keys) to this file.")
+              help=_("Also write a support bundle (tar.gz, no private keys) to this file."))
 def doctor(data: Path, as_json: bool, report: Path | None) -> None:
     """Check the box: clock, disk, permissions, trust root, seeders, mDNS, swarm, daemon."""
     from ..doctor import Verdict, run_checks, write_report
@@ -202,7 +204,7 @@ def doctor(data: Path, as_json: bool, report: Path | None) -> None:
         table = Table(_("check"), _("result"), _("detail"), _("what to do"))
         for c in checks:
             col = colours[c.verdict]
-            table.add_row(c.name, f"[{col}]{c.verdict}[/{col}]", c.detail, c.hint)
+            table.add_row(label(c.name), f"[{col}]{label(c.verdict)}[/{col}]", c.detail, c.hint)
         console.print(table)
         if report is not None:
             console.print(_("support bundle written to {path}").format(path=report))
@@ -214,9 +216,9 @@ def doctor(data: Path, as_json: bool, report: Path | None) -> None:
 @data_option
 @json_option
 @click.option("--seconds", type=float, default=3.0, show_default=True,
-              help="How long to listen when the daemon is not running.")
+              help=_("How long to listen when the daemon is not running."))
 @click.option("--interface", "interfaces", multiple=True,
-              help="Local IP to listen on (repeat; default: all).")
+              help=_("Local IP to listen on (repeat; default: all)."))
 def discover(data: Path, as_json: bool, seconds: float, interfaces: tuple[str, ...]) -> None:
     """Neighbours seen on the LAN (asks the daemon, or listens itself when it is not running)."""
     import trio
