@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-sweep clean
+.PHONY: demo test lint catalog catalog-check bench bench-sweep clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,15 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# catalog: extract every message (ours and click's) -> update the zh_CN .po -> compile its .mo
+# (both shipped in the package). Translate the new empty msgstr in the .po, then run it again.
+catalog: $(STAMP)
+	$(BIN)/python scripts/catalog.py
+
+# catalog-check: fail if a message of the code has no translation.
+catalog-check: $(STAMP)
+	$(BIN)/python scripts/catalog.py --check
 
 # bench: release-build throughput, then the update-time benchmark on a network-namespace
 # testbed (root or `unshare -Urnm`, see bench/README.md; ~12 min) and its flow model.
