@@ -110,8 +110,10 @@ def _table(swarm: DemoSwarm, size: int) -> Table:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("demo-out"), show_default=True, help=_("Working folder (recreated)."))
 @click.option("--size", default="200MB", show_default=True, help=_("Sample bundle size."))
-@click.option("--boxes", type=click.IntRange(1, 30), default=8, show_default=True)
-@click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True)
+@click.option("--boxes", type=click.IntRange(1, 30), default=8, show_default=True,
+              help=_("How many boxes to run."))
+@click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True,
+              help=_("How many sites (stations) the boxes are spread over."))
 @click.option("--json", "as_json", is_flag=True, help=_("Print the summary as one JSON object."))
 def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool) -> None:
     """Run the whole system on loopback: sign a release, seed it, watch boxes update."""
