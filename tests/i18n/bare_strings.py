@@ -87,10 +87,6 @@ _NOT_USER_ERRORS = {"TypeError", "AssertionError", "NotImplementedError", "KeyEr
 
 
 def _candidates(tree: ast.AST) -> Iterator[tuple[int, ast.expr]]:
-    raised: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-            raised.add(id(node.exc))
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -105,10 +101,9 @@ def _candidates(tree: ast.AST) -> Iterator[tuple[int, ast.expr]]:
             and _name(node.func.value) in ("log", "logger", "_log", "LOG")
         if name in _NOT_USER_CALLS:
             continue
-        if name in OUTPUT_FUNCS or name in TABLE_METHODS or is_log or (_is_error(name) and name not in _NOT_USER_ERRORS and id(node) in raised):
-            yield first.lineno, first
-        elif _is_error(name) and name not in _NOT_USER_ERRORS and name[:1].isupper():
-            # errors built to be raised later (returned, collected)
+        # errors count whether raised here or built to be raised later (returned, collected)
+        is_error = _is_error(name) and name not in _NOT_USER_ERRORS and name[:1].isupper()
+        if name in OUTPUT_FUNCS or name in TABLE_METHODS or is_log or is_error:
             yield first.lineno, first
 
 
