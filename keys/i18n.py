@@ -16,9 +16,11 @@ as the process's global gettext domain, so click's own words ("Usage:", "Options
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import gettext
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 DOMAIN = "p2pdist"
@@ -53,29 +55,25 @@ def translation_for(lang: str | None) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=langs, fallback=True)
 
 
-def language_for_accept(header: str) -> str:
-    """The best language we have for an HTTP Accept-Language header ("C" for English)."""
-    ranked: list[tuple[float, str]] = []
-    for item in header.split(","):
-        tag, _sep, params = item.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        if tag:
-            ranked.append((q, tag.strip()))
-    for _q, tag in sorted(ranked, key=lambda r: -r[0]):
-        code = tag.replace("-", "_")
-        if _is_english(code) or code.lower().startswith("en"):
-            return "C"
-        if code.lower().startswith("zh"):
-            return "zh_CN"
-    return "C"
-
-
 _state: dict[str, gettext.NullTranslations] = {"t": translation_for(language_from_env())}
+_request: contextvars.ContextVar[gettext.NullTranslations | None] = contextvars.ContextVar(
+    "p2pdist_language", default=None)
+
+
+def _current() -> gettext.NullTranslations:
+    return _request.get() or _state["t"]
+
+
+@contextlib.contextmanager
+def language(languages: Sequence[str]) -> Iterator[None]:
+    """Within the block, `_` of this task (and only this task) speaks the first of `languages`
+    that has a catalog (e.g. ``["zh_CN"]``), or English. For servers whose users each have a
+    language (the station's web); the process's own language is left alone."""
+    token = _request.set(translation_for(":".join(languages)))
+    try:
+        yield
+    finally:
+        _request.reset(token)
 
 
 def set_language(lang: str, *, process_wide: bool = False) -> None:
@@ -96,7 +94,7 @@ def set_language(lang: str, *, process_wide: bool = False) -> None:
 
 def _(message: str) -> str:
     """Translate `message` into the chosen language (see `language_from_env`)."""
-    return _state["t"].gettext(message)
+    return _current().gettext(message)
 
 
 def N_(message: str) -> str:
@@ -106,7 +104,7 @@ def N_(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate a message whose form depends on the count `n`."""
-    return _state["t"].ngettext(singular, plural, n)
+    return _current().ngettext(singular, plural, n)
 
 
 __all__ = [
@@ -114,7 +112,7 @@ __all__ = [
     "LOCALE_DIR",
     "N_",
     "_",
-    "language_for_accept",
+    "language",
     "language_from_env",
     "ngettext",
     "set_language",

@@ -3,7 +3,7 @@
 from keys.i18n import (
     N_,
     _,
-    language_for_accept,
+    language,
     language_from_env,
     ngettext,
     set_language,
@@ -13,7 +13,7 @@ from keys.i18n import (
 __all__ = [
     "N_",
     "_",
-    "language_for_accept",
+    "language",
     "language_from_env",
     "ngettext",
     "set_language",

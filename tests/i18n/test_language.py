@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from keys.i18n import language_for_accept, language_from_env
+from keys.i18n import language, language_from_env, translation_for
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -30,12 +30,16 @@ def test_language_from_env(env: dict[str, str], lang: str) -> None:
     assert language_from_env(env) == lang
 
 
-@pytest.mark.parametrize(("header", "lang"), [
-    ("zh-CN,zh;q=0.9,en;q=0.8", "zh_CN"), ("en-US,en;q=0.9", "C"), ("en;q=0.5, zh;q=0.8", "zh_CN"),
-    ("fr", "C"), ("", "C"),
-])
-def test_language_for_accept(header: str, lang: str) -> None:
-    assert language_for_accept(header) == lang
+def test_language_of_one_task_leaves_the_process_alone() -> None:
+    from keys.i18n import _
+
+    assert _("trust root") == "trust root"
+    with language(["zh_CN"]):
+        assert _("trust root") == "信任根"
+        with language(["en", "zh_CN"]):
+            assert _("trust root") == "trust root"
+    assert _("trust root") == "trust root"
+    assert translation_for("zh_CN").gettext("trust root") == "信任根"
 
 
 def p2pdist(*args: str | Path, lang: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
