@@ -71,4 +71,6 @@ def human_size(n: float) -> str:
 def human_duration(seconds: int) -> str:
     h, rem = divmod(seconds, 3600)
     m = rem // 60
-    return f"{h}h{m:02d}m" if h else f"{m}m"
+    if h:
+        return _("{h}h{m:02d}m").format(h=h, m=m)
+    return _("{m}m").format(m=m)

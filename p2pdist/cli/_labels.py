@@ -20,5 +20,7 @@ WORDS = (
 
 
 def label(word: str) -> str:
-    """`word` in the user's language."""
+    """`word` in the user's language (a doctor check "seeder URL" keeps its URL)."""
+    if word.startswith("seeder "):
+        return _("seeder {url}").format(url=word.removeprefix("seeder "))
     return _(word)
