@@ -119,12 +119,23 @@ class BoxState:
     def accept_roots(self, newer: Sequence[bytes], now: int) -> Root:
         """Verify rotations that follow the newest stored root, store them, return the newest.
 
+        Idempotent: versions already stored, and duplicates within `newer`, are skipped.
+
         Raises:
             TrustError: a rotation does not verify (nothing is stored).
         """
         chain = self.chain()
-        root = walk_root_chain(verify_pinned_root(chain[0]), [*chain[1:], *newer], now)
+        held = self.root_files()[-1][0]
+        fresh: dict[int, bytes] = {}
         for data in newer:
+            version = parse_root_envelope(data)[1].version
+            # Two honest sources offer the same rotation in one poll: a version already held
+            # (or already in this batch) is skipped, not an error.
+            if version > held and version not in fresh:
+                fresh[version] = data
+        batch = [fresh[v] for v in sorted(fresh)]
+        root = walk_root_chain(verify_pinned_root(chain[0]), [*chain[1:], *batch], now)
+        for data in batch:
             version = parse_root_envelope(data)[1].version
             atomic_write(self.roots_dir / f"root.v{version}", data)
         return root

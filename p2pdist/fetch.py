@@ -18,7 +18,7 @@ import trio
 
 from manifest import VerifiedRelease
 
-from .errors import ContentMismatchError, first_known_error
+from .errors import ContentMismatchError, TorrentRefusedError, first_known_error
 from .i18n import _
 from .store import GcReport, Policy, ReleasePlan, Store
 from .swarm import PeerSource, Swarm, TorrentSnapshot
@@ -93,10 +93,15 @@ async def fetch_release(
     plan: ReleasePlan = await trio.to_thread.run_sync(
         store.prepare_release, m, policy or Policy()
     )
-    await swarm.add_torrent(
-        key, m.torrent, store.save_path(m.channel, m.version),
-        wanted_paths={e.path for e in plan.wanted}, pex=pex,
-    )
+    try:
+        await swarm.add_torrent(
+            key, m.torrent, store.save_path(m.channel, m.version),
+            wanted_paths={e.path for e in plan.wanted}, pex=pex,
+        )
+    except ValueError as refused:
+        raise TorrentRefusedError(
+            _("{channel} v{v} cannot be fetched: {err}").format(
+                channel=m.channel, v=m.version, err=refused)) from refused
     phase = on_phase or (lambda _p: None)
     phase(FetchPhase.STARTED)
     for endpoint, source in peers:

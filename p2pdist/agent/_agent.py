@@ -22,25 +22,29 @@ from urllib.parse import urlsplit
 import trio
 
 from keys import P2PDistError, TrustError
-from manifest import VerifiedRelease, verify_manifest_with
+from manifest import VerifiedRelease
 
+from ..backoff import capped_backoff
 from ..boxstate import BoxState
 from ..checkin import CheckinQueue
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
-from ..errors import ConfigError, first_known_error
+from ..errors import ConfigError, StorageError, first_known_error
 from ..feeds import FeedClient, FeedInfo, serve_feed
 from ..fetch import FetchPhase, fetch_release, release_key
+from ..i18n import _
 from ..seeding import seed_active
 from ..store import Store
 from ..swarm import PeerSource, Swarm, SwarmConfig
+from ..trust import verify_release_for
 from ._checkins import checkin_loop
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
 from ._machine import Input, Phase, UpdateMachine
-from ._site import StallWatch, elect
+from ._site import elect
 from ._sources import Offer, Source, SourceFailure, ask
 from ._status import handle_control
+from ._supervise import Redial, Stall, resolve, salvage
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +120,7 @@ class BoxAgent:
         self.identity = self.state.identity()
         self.outbox = CheckinQueue(data_dir / "state")
         self._stalled: dict[str, bool] = {}
+        self.stalls: dict[str, dict[str, Any]] = {}  # channel -> the stall in plain words
 
     # Lifecycle.
 
@@ -236,7 +241,7 @@ class BoxAgent:
         offers = await self._gather(channel)
         for offer in sorted(offers, key=lambda o: -o.version_hint):
             m.feed(Input.MANIFEST, version=offer.version_hint)
-            release = self._verify(offer)
+            release = self._verify(offer, channel)
             if release is None:
                 continue
             if not release.is_new:
@@ -254,10 +259,11 @@ class BoxAgent:
         out += [Source(n.feed_url, lan=True, node_id=n.node_id) for n in lan[:MAX_LAN_SOURCES]]
         return [s for s in out if self.penalties.get(s.url, 0) <= now]
 
-    async def _gather(self, channel: str) -> list[Offer]:
+    async def _gather(self, channel: str, newer_than: int | None = None) -> list[Offer]:
         results: list[Offer | SourceFailure | None] = []
         root_version = self.root.version
-        newer = self.store.active_version(channel)
+        active = self.store.active_version(channel)
+        newer = max(newer_than or 0, active or 0) if (newer_than or active) else None
 
         async def one(s: Source) -> None:
             r = await ask(s, channel, root_version, newer, self._on_info)
@@ -288,36 +294,56 @@ class BoxAgent:
     def _penalize(self, source: Source, base_s: float) -> None:
         strikes = self.strikes.get(source.url, 0) + 1
         self.strikes[source.url] = strikes
-        seconds = min(PENALTY_MAX_S, base_s * 2 ** (strikes - 1))
+        seconds = capped_backoff(base_s, strikes, PENALTY_MAX_S)
         self.penalties[source.url] = self.clock() + seconds
         if source.lan and self._discovery is not None:
             self._discovery.penalize(source.node_id, seconds)
 
-    def _verify(self, offer: Offer) -> VerifiedRelease | None:
+    def _verify(self, offer: Offer, channel: str) -> VerifiedRelease | None:
+        """The offer's release for `channel` once verified, or None (the source is penalized,
+        the error noted, the active release untouched)."""
         now = int(self.clock())
-        channel_m = None
         try:
             if offer.roots:
                 self.root = self.state.accept_roots(list(offer.roots), now)
-            release = verify_manifest_with(offer.manifest, self.root, self.store.active_version,
-                                           now)
-            channel_m = self.machines.get(release.manifest.channel)
-            if channel_m is None:
-                raise ConfigError(f"{offer.source.url} offered channel "
-                                  f"{release.manifest.channel}, which this box does not follow")
-            return release
-        except (TrustError, ConfigError) as e:
+            return verify_release_for(offer.manifest, self.root, self.store.active_version, now,
+                                      expected_channel=channel,
+                                      followed=frozenset(self.config.channels))
+        except (TrustError, ConfigError, StorageError) as e:
             self._penalize(offer.source, PENALTY_S)
             self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
-            for m in self.machines.values():
-                if m.phase is Phase.MANIFEST_FOUND:
-                    m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
+            m = self.machines[channel]
+            if m.phase is Phase.MANIFEST_FOUND:
+                m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
             return None
 
     async def _download(self, channel: str, release: VerifiedRelease, offer: Offer) -> None:
+        """Fetch `release`; while it runs, a newer verified release of the channel supersedes
+        it (the finished files of the old one are kept for the new one)."""
+        m = self.machines[channel]
+        while True:
+            newer = await self._download_once(channel, release, offer)
+            if newer is None:
+                return
+            old, (release, offer) = release, newer
+            log.info(_("%s v%d supersedes v%d, which was still downloading"), channel,
+                     release.manifest.version, old.manifest.version)
+            try:
+                kept = await salvage(self.store, old.manifest)
+            except StorageError as e:
+                self._note_error(channel, f"{type(e).__name__}: {e}")
+                kept = 0
+            log.info(_("%s: %d finished file(s) of v%d kept for v%d"), channel, kept,
+                     old.manifest.version, release.manifest.version)
+            m.feed(Input.SUPERSEDED, version=release.manifest.version)
+
+    async def _download_once(self, channel: str, release: VerifiedRelease, offer: Offer,
+                             ) -> tuple[VerifiedRelease, Offer] | None:
+        """One supervised fetch; returns the newer release that superseded it, if any."""
         m = self.machines[channel]
         key = release_key(release)
         self.downloading[channel] = key
+        newer: list[tuple[VerifiedRelease, Offer]] = []
 
         def on_phase(p: FetchPhase) -> None:
             if p is FetchPhase.STARTED:
@@ -337,6 +363,8 @@ class BoxAgent:
             try:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._feed_peers, channel, key, release, offer, started)
+                    nursery.start_soon(self._watch_newer, channel, release.manifest.version,
+                                       newer, nursery.cancel_scope)
                     await fetch_release(self.swarm, self.store, release, policy=self.policy,
                                         on_phase=on_phase, pex=self.pex)
                     nursery.cancel_scope.cancel()
@@ -350,10 +378,14 @@ class BoxAgent:
             self._note_error(channel, f"{type(e).__name__}: {e}")
             if started.is_set():
                 await self.swarm.remove(key)
-            return
+            return None
         finally:
             self.downloading.pop(channel, None)
-            self._stalled.pop(channel, None)
+            self.stalls.pop(channel, None)
+        if newer and m.phase in (Phase.VERIFIED, Phase.DOWNLOADING):
+            if started.is_set():
+                await self.swarm.remove(key)
+            return newer[0]
         self.activated.set()
         old = self.seeding.get(channel)
         self.seeding[channel] = key
@@ -361,31 +393,68 @@ class BoxAgent:
             await self.swarm.remove(old)
         if self._discovery is not None:
             self._discovery.advertise()
+        return None
+
+    async def _watch_newer(self, channel: str, version: int,
+                           found: list[tuple[VerifiedRelease, Offer]],
+                           scope: trio.CancelScope) -> None:
+        """While `version` downloads, ask the sources every poll (or when poked) for a newer
+        verified release; the first one cancels the download so `_download` switches."""
+        while True:
+            with trio.move_on_after(self._next_wait()):
+                await self._poke.wait()
+            self._poke = trio.Event()
+            offers = await self._gather(channel, newer_than=version)
+            for offer in sorted(offers, key=lambda o: -o.version_hint):
+                release = self._verify(offer, channel)
+                if release is not None and release.manifest.version > version:
+                    found.append((release, offer))
+                    scope.cancel()
+                    return
 
     async def _feed_peers(self, channel: str, key: str, release: VerifiedRelease, offer: Offer,
                           started: trio.Event) -> None:
         """Connect LAN neighbours always, and WAN seeders only when this box should use the WAN:
-        its own-link mode, elected on its site, or its LAN download stalled."""
+        its own-link mode, elected on its site, or its download stalled. Every known source is
+        redialled with capped back-off for as long as pieces are missing."""
         await started.wait()
-        dialled: set[tuple[str, int]] = set()
-        stall = StallWatch()
+        redial = Redial()
+        stall = Stall(self.config.stall_s)
         while True:
-            for n in list(self.neighbours.values()):
-                ep = (n.ip, n.swarm_port)
-                if n.swarm_port and ep not in dialled:
-                    dialled.add(ep)
-                    self.swarm.connect_peer(key, ep, PeerSource.LAN)
+            now = self.clock()
             snap = self.swarm.snapshot(key)
-            self._stalled[channel] = stall.observe(snap.bytes_done, self.clock())
-            use_wan = self._should_use_wan(self._stalled[channel])
+            was_stalled = stall.stalled
+            stalled = stall.observe(snap.bytes_done, snap.bytes_wanted, now)
+            self._stalled[channel] = stalled
+            if stalled and not was_stalled:
+                self.poke()  # ask every source again now (fresh swarm ports, newer releases)
+                log.warning(_("%s v%d stalled: no data for %.0f s"), channel,
+                            release.manifest.version, now - stall.since)
+            lan = [(n.ip, n.swarm_port) for n in list(self.neighbours.values()) if n.swarm_port]
+            use_wan = self._should_use_wan(stalled)
             self.wan_enabled[channel] = use_wan
             self.swarm.set_wan_allowed(use_wan)
-            if use_wan:
-                for ep in self._seeder_endpoints(release, offer):
-                    if ep not in dialled:
-                        dialled.add(ep)
-                        self.swarm.connect_peer(key, ep, PeerSource.SEEDER)
+            wan = await self._seeder_endpoints(release) if use_wan else []
+            for ep in redial.due(lan + wan, now):
+                source = PeerSource.LAN if ep in lan else PeerSource.SEEDER
+                try:
+                    self.swarm.connect_peer(key, ep, source)
+                except ValueError as e:
+                    self._note_error(f"{ep[0]}:{ep[1]}", str(e))
+                stall.tried.add(f"{ep[0]}:{ep[1]}")
+            if stalled:
+                self.stalls[channel] = stall.describe(self._missing_files(release),
+                                                      redial.next_at())
+            else:
+                self.stalls.pop(channel, None)
             await trio.sleep(PEER_REFRESH_S)
+
+    def _missing_files(self, release: VerifiedRelease) -> list[str]:
+        m = release.manifest
+        folder = self.store.release_dir(m.channel, m.version)
+        wanted = self.policy.wanted(m)
+        return [e.path for e in wanted
+                if not ((p := folder / e.path).is_file() and p.stat().st_size == e.size)]
 
     def _should_use_wan(self, stalled: bool) -> bool:
         if self.config.site_mode == "own-link" or stalled:
@@ -419,14 +488,21 @@ class BoxAgent:
             self._neighbours_probed.set()
             await trio.sleep(PEER_REFRESH_S)
 
-    def _seeder_endpoints(self, release: VerifiedRelease, offer: Offer) -> list[tuple[str, int]]:
+    async def _seeder_endpoints(self, release: VerifiedRelease) -> list[tuple[str, int]]:
+        """The swarm addresses of the release's seeders and of the seeders asked, host names
+        resolved (a name that does not resolve now is tried again at the next round)."""
         eps = []
-        for s in release.manifest.seeders:
-            host, _sep, port = s.swarm.rpartition(":")
-            if host and port.isdigit():
-                eps.append((host.strip("[]"), int(port)))
+        for seeder in release.manifest.seeders:
+            name, _sep, digits = seeder.swarm.rpartition(":")
+            if name and digits.isdigit():
+                eps.append((name.strip("[]"), int(digits)))
         eps += self.seeder_swarm.values()
-        return list(dict.fromkeys(eps))
+        out = []
+        for host, port in dict.fromkeys(eps):
+            ep = await resolve(host, port)
+            if ep is not None:
+                out.append(ep)
+        return list(dict.fromkeys(out))
 
     # Reporting.
 

@@ -1,0 +1,55 @@
+"""The box's one trust check of a release: pure (bytes, root, floors, channel, now) → verified.
+
+Every path that accepts a release (the agent, the seeder's follower, `import`, `box fetch`)
+calls `verify_release_for`, so they cannot drift: the signatures and rollback floor
+(`manifest.verify_manifest_with`), the channel the caller asked for, and whether libtorrent
+will load the torrent at all. No I/O; the caller persists what it accepts (`BoxState`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from keys import Root
+from manifest import VerifiedRelease, verify_manifest_with
+
+from .errors import WrongChannelError
+from .i18n import _
+from .torrent import check_loadable
+
+
+def verify_release_for(
+    blob: bytes,
+    root: Root,
+    last_version_of: Callable[[str], int | None],
+    now: int,
+    *,
+    expected_channel: str | None = None,
+    followed: frozenset[str] | None = None,
+) -> VerifiedRelease:
+    """Verify a signed manifest for a channel the caller asked for.
+
+    Args:
+        blob: the envelope bytes as received.
+        root: the newest trusted root.
+        last_version_of: the rollback floor of a channel (None: nothing trusted yet).
+        now: Unix seconds.
+        expected_channel: the channel it was offered for; another channel is refused.
+        followed: the channels this box follows; any other channel is refused.
+
+    Raises:
+        TrustError: as `verify_manifest_with` raises it; WrongChannelError for a channel not
+            asked for; TorrentRefusedError when libtorrent refuses the torrent.
+    """
+    release = verify_manifest_with(blob, root, last_version_of, now)
+    channel = release.manifest.channel
+    if expected_channel is not None and channel != expected_channel:
+        raise WrongChannelError(
+            _("a manifest of channel {got} was offered for channel {want}; it is ignored")
+            .format(got=channel, want=expected_channel))
+    if followed is not None and channel not in followed:
+        raise WrongChannelError(
+            _("the manifest is for channel {got}, which this box does not follow").format(
+                got=channel))
+    check_loadable(release.manifest.torrent)
+    return release
