@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import trio
 
-from manifest import VerifiedRelease
+from manifest import FileEntry, Manifest, VerifiedRelease
 
-from .errors import ContentMismatchError, TorrentRefusedError, first_known_error
+from .errors import ContentMismatchError, StallError, TorrentRefusedError, first_known_error
 from .i18n import _
 from .store import GcReport, Policy, ReleasePlan, Store
 from .swarm import PeerSource, Swarm, TorrentSnapshot
@@ -66,6 +66,7 @@ async def fetch_release(
     on_phase: Callable[[FetchPhase], None] | None = None,
     keep_per_channel: int = 2,
     pex: bool = True,
+    stall_timeout_s: float | None = None,
 ) -> FetchReport:
     """Download, verify and activate `release`; it stays in the swarm, seeding, afterwards.
 
@@ -80,10 +81,14 @@ async def fetch_release(
             every piece is in, when the files passed their SHA-256 check, and when activated.
         keep_per_channel: releases kept per channel by the garbage collection after activation.
         pex: let libtorrent exchange peer lists for this torrent (see `Swarm.add_torrent`).
+        stall_timeout_s: give up when no payload arrives for this long while pieces are
+            missing (None: wait; the agent's supervisor watches instead).
 
     Raises:
         DiskFullError: not enough room for the files to fetch (checked before any download).
         ContentMismatchError: files kept failing their SHA-256 after MAX_REPAIRS refetches.
+        StallError: nothing arrived for `stall_timeout_s` (the message names missing files).
+        TorrentRefusedError: libtorrent refused the torrent.
         StorageError, TransferError: as the store and swarm raise them.
     """
     t0 = time.monotonic()
@@ -108,7 +113,8 @@ async def fetch_release(
         swarm.connect_peer(key, endpoint, source)
     repaired: list[str] = []
     for _round in range(MAX_REPAIRS + 1):
-        await _wait_with_progress(swarm, key, on_progress)
+        await _wait_with_progress(swarm, key, on_progress, stall_timeout_s,
+                                  lambda: missing_files(store, m, plan.wanted))
         phase(FetchPhase.DOWNLOADED)
         bad = await store.averify_release(m, plan.wanted)
         if not bad:
@@ -142,15 +148,37 @@ async def fetch_release(
     )
 
 
+def missing_files(store: Store, manifest: Manifest, wanted: Sequence[FileEntry]) -> list[str]:
+    """Paths of wanted files not yet on disk at their full size (what a stall is waiting for)."""
+    folder = store.release_dir(manifest.channel, manifest.version)
+    return [e.path for e in wanted
+            if not ((p := folder / e.path).is_file() and p.stat().st_size == e.size)]
+
+
 async def _wait_with_progress(
-    swarm: Swarm, key: str, on_progress: Callable[[TorrentSnapshot], None] | None
+    swarm: Swarm, key: str, on_progress: Callable[[TorrentSnapshot], None] | None,
+    stall_timeout_s: float | None = None, missing: Callable[[], list[str]] | None = None,
 ) -> None:
-    if on_progress is None:
+    if on_progress is None and stall_timeout_s is None:
         await swarm.wait_complete(key)
         return
+
     async def report() -> None:
+        last, since = -1, trio.current_time()
         while True:
-            on_progress(swarm.snapshot(key))
+            snap = swarm.snapshot(key)
+            if on_progress is not None:
+                on_progress(snap)
+            now = trio.current_time()
+            if snap.bytes_done != last:
+                last, since = snap.bytes_done, now
+            elif stall_timeout_s is not None and now - since >= stall_timeout_s:
+                files = missing() if missing is not None else []
+                raise StallError(
+                    _("no data for {s:g} s with {n} file(s) still missing: {files}; check "
+                      "that a peer holding them is reachable").format(
+                        s=stall_timeout_s, n=len(files),
+                        files=", ".join(files[:10]) + (" …" if len(files) > 10 else "")))
             await trio.sleep(PROGRESS_INTERVAL_S)
 
     try:
@@ -163,4 +191,5 @@ async def _wait_with_progress(
         if known is None:
             raise
         raise known from group
-    on_progress(swarm.snapshot(key))
+    if on_progress is not None:
+        on_progress(swarm.snapshot(key))

@@ -31,7 +31,7 @@ from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..errors import ConfigError, StorageError, first_known_error
 from ..feeds import FeedClient, FeedInfo, serve_feed
-from ..fetch import FetchPhase, fetch_release, release_key
+from ..fetch import FetchPhase, fetch_release, missing_files, release_key
 from ..i18n import _
 from ..seeding import seed_active
 from ..store import Store
@@ -443,18 +443,12 @@ class BoxAgent:
                     self._note_error(f"{ep[0]}:{ep[1]}", str(e))
                 stall.tried.add(f"{ep[0]}:{ep[1]}")
             if stalled:
-                self.stalls[channel] = stall.describe(self._missing_files(release),
-                                                      redial.next_at())
+                missing = missing_files(self.store, release.manifest,
+                                        self.policy.wanted(release.manifest))
+                self.stalls[channel] = stall.describe(missing, redial.next_at())
             else:
                 self.stalls.pop(channel, None)
             await trio.sleep(PEER_REFRESH_S)
-
-    def _missing_files(self, release: VerifiedRelease) -> list[str]:
-        m = release.manifest
-        folder = self.store.release_dir(m.channel, m.version)
-        wanted = self.policy.wanted(m)
-        return [e.path for e in wanted
-                if not ((p := folder / e.path).is_file() and p.stat().st_size == e.size)]
 
     def _should_use_wan(self, stalled: bool) -> bool:
         if self.config.site_mode == "own-link" or stalled:
