@@ -10,6 +10,7 @@ the previous active release is untouched until the final switch.
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from .swarm import PeerSource, Swarm, TorrentSnapshot
 MAX_REPAIRS = 3
 """Rounds of quarantine-and-refetch before a release is declared undeliverable."""
 PROGRESS_INTERVAL_S = 0.5
+PROGRESS_LOG_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class FetchPhase(enum.StrEnum):
@@ -108,13 +112,18 @@ async def fetch_release(
             _("{channel} v{v} cannot be fetched: {err}").format(
                 channel=m.channel, v=m.version, err=refused)) from refused
     phase = on_phase or (lambda _p: None)
+    log.info(_("{channel} v{v}: download started, {n} file(s) wanted, {reused} bytes reused, "
+               "{fetch} bytes to fetch").format(channel=m.channel, v=m.version,
+                                                n=len(plan.wanted), reused=plan.bytes_reused,
+                                                fetch=plan.bytes_to_fetch))
     phase(FetchPhase.STARTED)
     for endpoint, source in peers:
         swarm.connect_peer(key, endpoint, source)
     repaired: list[str] = []
     for _round in range(MAX_REPAIRS + 1):
         await _wait_with_progress(swarm, key, on_progress, stall_timeout_s,
-                                  lambda: missing_files(store, m, plan.wanted))
+                                  lambda: missing_files(store, m, plan.wanted),
+                                  Progress(f"{m.channel} v{m.version}"))
         phase(FetchPhase.DOWNLOADED)
         bad = await store.averify_release(m, plan.wanted)
         if not bad:
@@ -130,9 +139,13 @@ async def fetch_release(
               "the manifest").format(n=len(bad), channel=m.channel, v=m.version,
                                      r=MAX_REPAIRS, path=bad[0].path))
     phase(FetchPhase.CHECKED)
+    log.info(_("{channel} v{v}: every wanted file matched its SHA-256").format(
+        channel=m.channel, v=m.version))
     await trio.to_thread.run_sync(store.ingest, m, plan.wanted)
     await trio.to_thread.run_sync(store.activate, m)
     phase(FetchPhase.ACTIVATED)
+    log.info(_("{channel} v{v}: activated after {s:.1f} s").format(
+        channel=m.channel, v=m.version, s=time.monotonic() - t0))
     gc = await trio.to_thread.run_sync(store.gc, keep_per_channel)
     snap = swarm.snapshot(key)
     return FetchReport(
@@ -155,20 +168,41 @@ def missing_files(store: Store, manifest: Manifest, wanted: Sequence[FileEntry])
             if not ((p := folder / e.path).is_file() and p.stat().st_size == e.size)]
 
 
+@dataclass
+class Progress:
+    """Logs a download's progress at INFO every 10 % or every minute, whichever comes first."""
+
+    what: str
+    _tenth: int = -1
+    _at: float = -1e9
+
+    def observe(self, snap: TorrentSnapshot, now: float) -> None:
+        if snap.bytes_wanted <= 0:
+            return
+        tenth = 10 * snap.bytes_done // snap.bytes_wanted
+        if tenth != self._tenth or now - self._at >= PROGRESS_LOG_S:
+            self._tenth, self._at = tenth, now
+            log.info(_("{what}: {pct:.0f}% ({done} of {wanted} bytes, {rate} B/s, {peers} "
+                       "peer(s))").format(what=self.what,
+                                          pct=100 * snap.bytes_done / snap.bytes_wanted,
+                                          done=snap.bytes_done, wanted=snap.bytes_wanted,
+                                          rate=snap.download_rate,
+                                          peers=sum(snap.peers.values())))
+
+
 async def _wait_with_progress(
     swarm: Swarm, key: str, on_progress: Callable[[TorrentSnapshot], None] | None,
     stall_timeout_s: float | None = None, missing: Callable[[], list[str]] | None = None,
+    logged: Progress | None = None,
 ) -> None:
-    if on_progress is None and stall_timeout_s is None:
-        await swarm.wait_complete(key)
-        return
-
     async def report() -> None:
         last, since = -1, trio.current_time()
         while True:
             snap = swarm.snapshot(key)
             if on_progress is not None:
                 on_progress(snap)
+            if logged is not None:
+                logged.observe(snap, trio.current_time())
             now = trio.current_time()
             if snap.bytes_done != last:
                 last, since = snap.bytes_done, now

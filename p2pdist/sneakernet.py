@@ -29,7 +29,7 @@ from .i18n import _
 from .install import InstallReport, install_from_folder
 from .store import Store
 from .store._fs import atomic_write, place
-from .trust import verify_release_for
+from .trust import floors, verify_release_for
 
 EXPORT_DIR = "p2pdist-export"
 Progress = Callable[[int, int], None]
@@ -133,7 +133,8 @@ def import_releases(store: Store, state: BoxState, path: Path, *, now: int | Non
     out: list[InstallReport | str] = []
     for mf in sorted((export / "releases").rglob("v*.manifest")):
         blob = mf.read_bytes()[: MAX_ENVELOPE_BYTES + 1]
-        vr = verify_release_for(blob, root, store.active_version, now)
+        vr = verify_release_for(
+            blob, root, floors(root, store.active_version, store.manifest_envelope), now)
         if followed is not None and vr.manifest.channel not in followed:
             out.append(_refused(vr.manifest.channel, vr.manifest.version))
             continue

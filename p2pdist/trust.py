@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keys import Root
-from manifest import VerifiedRelease, verify_manifest_with
+from keys import Root, TrustError
+from manifest import VerifiedRelease, decode_envelope, verify_manifest_with
 
 from .errors import WrongChannelError
 from .i18n import _
@@ -53,3 +53,35 @@ def verify_release_for(
                 got=channel))
     check_loadable(release.manifest.torrent)
     return release
+
+
+def rollback_floor(root: Root, channel: str, version: int | None,
+                   envelope: bytes | None) -> int | None:
+    """The rollback floor of `channel` under `root`: TUF's fast-forward recovery.
+
+    The last trusted release (`version`, its `envelope` as recorded) is a floor only while its
+    signatures still meet the threshold of a role the current root delegates the channel to.
+    A root that revokes or rotates those keys (after a key leaked and signed a huge version)
+    resets the floor, so the releases the new keys sign are accepted again without a hand edit.
+    Specified in manifest/FORMAT.md, "Fast-forward recovery".
+    """
+    if version is None or envelope is None:
+        return version
+    try:
+        env = decode_envelope(envelope)
+    except TrustError:
+        return version  # an unreadable record never lowers the floor
+    valid = env.check_signatures(root.release_keys()).valid
+    if any(len(r.keyids & valid) >= r.threshold for r in root.roles_for(channel)):
+        return version
+    return None
+
+
+def floors(root: Root, active_version: Callable[[str], int | None],
+           envelope_of: Callable[[str, int], bytes]) -> Callable[[str], int | None]:
+    """`last_version_of` for `verify_release_for`: each channel's active version as a floor,
+    reset by fast-forward recovery (the readers are the store's, passed in)."""
+    def floor(channel: str) -> int | None:
+        v = active_version(channel)
+        return rollback_floor(root, channel, v, envelope_of(channel, v) if v is not None else None)
+    return floor

@@ -24,7 +24,7 @@ from p2pdist.errors import StorageError
 from p2pdist.fetch import FetchPhase, fetch_release, release_key
 from p2pdist.store import Store
 from p2pdist.swarm import PeerSource, Swarm, UnknownTorrentError
-from p2pdist.trust import verify_release_for
+from p2pdist.trust import floors, verify_release_for
 
 from ._logfmt import kv
 from ._metrics import SeederMetrics
@@ -92,7 +92,8 @@ class Follower:
             P2PDistError: the trusted roots cannot be loaded, or the store cannot be read.
         """
         root = self.state.trusted_root(int(self.clock()))
-        active = self.store.active_version(channel)
+        # The floor, not the active version: fast-forward recovery may have reset it.
+        active = floors(root, self.store.active_version, self.store.manifest_envelope)(channel)
         results: list[Offer | SourceFailure | None] = []
 
         async def one(url: str) -> None:
@@ -121,7 +122,9 @@ class Follower:
             # Idempotent: rotations another channel's task stored meanwhile are skipped.
             root = (self.state.accept_roots(list(offer.roots), now) if offer.roots
                     else self.state.trusted_root(now))
-            return verify_release_for(offer.manifest, root, self.store.active_version, now,
+            return verify_release_for(offer.manifest, root,
+                                      floors(root, self.store.active_version,
+                                             self.store.manifest_envelope), now,
                                       expected_channel=channel)
         except (TrustError, StorageError) as e:
             self._error("upstream_rejected", channel, e, offer.source.url)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,60 +23,38 @@ import trio
 from keys import P2PDistError, TrustError
 from manifest import VerifiedRelease
 
-from ..backoff import capped_backoff
 from ..boxstate import BoxState
 from ..checkin import CheckinQueue
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
-from ..errors import ConfigError, StorageError, first_known_error
+from ..errors import ConfigError, StorageError
 from ..feeds import FeedClient, FeedInfo, serve_feed
-from ..fetch import FetchPhase, fetch_release, missing_files, release_key
 from ..i18n import _
 from ..seeding import seed_active
 from ..store import Store
-from ..swarm import PeerSource, Swarm, SwarmConfig
-from ..trust import verify_release_for
+from ..swarm import Swarm, SwarmConfig
+from ..trust import floors, verify_release_for
 from ._checkins import checkin_loop
+from ._downloads import PEER_REFRESH_S, DownloadSupervisor
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
 from ._machine import Input, Phase, UpdateMachine
-from ._site import elect
+from ._policy import LanPeer, SourcePolicy, elected_box, may_use_wan
 from ._sources import Offer, Source, SourceFailure, ask
 from ._status import handle_control
-from ._supervise import Redial, Stall, resolve, salvage
 
 log = logging.getLogger(__name__)
 
 PENALTY_S = 300.0
 FAILURE_PENALTY_S = 30.0
-PENALTY_MAX_S = 3600.0
 PROVE_INTERVAL_S = 30.0
 PROBE_TIMEOUT_S = 5.0
 STATIC_NEIGHBOUR_INTERVAL_S = 5.0
 NEIGHBOUR_GRACE_S = 10.0
 MDNS_GRACE_S = 3.0  # a running browser sees a new service ~1.3 s after it registers
-PEER_REFRESH_S = 2.0
-MAX_LAN_SOURCES = 8
 
 
-@dataclass(frozen=True)
-class LanPeer:
-    """A LAN neighbour as the agent uses it (from discovery)."""
-
-    node_id: str
-    site: str
-    ip: str
-    feed_port: int
-    swarm_port: int
-    channels: dict[str, int]
-
-    @property
-    def feed_url(self) -> str:
-        host = f"[{self.ip}]" if ":" in self.ip else self.ip
-        return f"http://{host}:{self.feed_port}"
-
-
-class BoxAgent:
+class BoxAgent(DownloadSupervisor):
     """The long-lived box process. Start with ``await nursery.start(agent.run)``."""
 
     def __init__(self, data_dir: Path, config: BoxConfig, *,
@@ -105,13 +82,12 @@ class BoxAgent:
         self.feed_port = 0
         self.started_at = clock()
         self.neighbours: dict[str, LanPeer] = {}
-        self.penalties: dict[str, float] = {}
+        self.policy_sources = SourcePolicy()
         self.seeding: dict[str, str] = {}  # channel -> swarm key
         self.downloading: dict[str, str] = {}
         self.wan_enabled: dict[str, bool] = {}
         self.seeder_swarm: dict[str, tuple[str, int]] = {}  # seeder feed URL -> swarm address
         self.proven: set[str] = set()  # LAN neighbours whose feed confirmed their node id
-        self.strikes: dict[str, int] = {}
         self.last_errors: list[dict[str, Any]] = []
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
@@ -247,28 +223,27 @@ class BoxAgent:
             if not release.is_new:
                 m.feed(Input.VERIFIED_OLD)
                 continue
+            log.info(_("{channel} v{v} found at {source} and verified (signed by role {role})")
+                     .format(channel=channel, v=release.manifest.version,
+                             source=offer.source.url, role=release.role))
             m.feed(Input.VERIFIED_NEW, version=release.manifest.version)
             await self._download(channel, release, offer)
             return
 
     def _sources(self, channel: str) -> list[Source]:
-        now = self.clock()
-        out = [Source(url, lan=False) for url in self.config.seeders]
-        lan = [n for n in self.neighbours.values() if channel in n.channels]
-        lan.sort(key=lambda n: -n.channels.get(channel, 0))
-        out += [Source(n.feed_url, lan=True, node_id=n.node_id) for n in lan[:MAX_LAN_SOURCES]]
-        return [s for s in out if self.penalties.get(s.url, 0) <= now]
+        return self.policy_sources.sources(self.config.seeders, self.neighbours.values(),
+                                           channel, self.clock())
 
     async def _gather(self, channel: str, newer_than: int | None = None) -> list[Offer]:
         results: list[Offer | SourceFailure | None] = []
         root_version = self.root.version
-        active = self.store.active_version(channel)
+        active = self.floor(channel)  # not the active version itself: see fast-forward
         newer = max(newer_than or 0, active or 0) if (newer_than or active) else None
 
         async def one(s: Source) -> None:
             r = await ask(s, channel, root_version, newer, self._on_info)
             if not isinstance(r, SourceFailure):
-                self.strikes.pop(s.url, None)
+                self.policy_sources.answered(s.url)
             results.append(r)
 
         async with trio.open_nursery() as nursery:
@@ -291,11 +266,12 @@ class BoxAgent:
         if source.lan and info.node_id == source.node_id and info.swarm_port:
             self.proven.add(info.node_id)
 
+    def floor(self, channel: str) -> int | None:
+        """The channel's rollback floor under the current root (fast-forward recovery)."""
+        return floors(self.root, self.store.active_version, self.store.manifest_envelope)(channel)
+
     def _penalize(self, source: Source, base_s: float) -> None:
-        strikes = self.strikes.get(source.url, 0) + 1
-        self.strikes[source.url] = strikes
-        seconds = capped_backoff(base_s, strikes, PENALTY_MAX_S)
-        self.penalties[source.url] = self.clock() + seconds
+        seconds = self.policy_sources.penalize(source.url, base_s, self.clock())
         if source.lan and self._discovery is not None:
             self._discovery.penalize(source.node_id, seconds)
 
@@ -306,7 +282,7 @@ class BoxAgent:
         try:
             if offer.roots:
                 self.root = self.state.accept_roots(list(offer.roots), now)
-            return verify_release_for(offer.manifest, self.root, self.store.active_version, now,
+            return verify_release_for(offer.manifest, self.root, self.floor, now,
                                       expected_channel=channel,
                                       followed=frozenset(self.config.channels))
         except (TrustError, ConfigError, StorageError) as e:
@@ -317,150 +293,12 @@ class BoxAgent:
                 m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
             return None
 
-    async def _download(self, channel: str, release: VerifiedRelease, offer: Offer) -> None:
-        """Fetch `release`; while it runs, a newer verified release of the channel supersedes
-        it (the finished files of the old one are kept for the new one)."""
-        m = self.machines[channel]
-        while True:
-            newer = await self._download_once(channel, release, offer)
-            if newer is None:
-                return
-            old, (release, offer) = release, newer
-            log.info(_("%s v%d supersedes v%d, which was still downloading"), channel,
-                     release.manifest.version, old.manifest.version)
-            try:
-                kept = await salvage(self.store, old.manifest)
-            except StorageError as e:
-                self._note_error(channel, f"{type(e).__name__}: {e}")
-                kept = 0
-            log.info(_("%s: %d finished file(s) of v%d kept for v%d"), channel, kept,
-                     old.manifest.version, release.manifest.version)
-            m.feed(Input.SUPERSEDED, version=release.manifest.version)
-
-    async def _download_once(self, channel: str, release: VerifiedRelease, offer: Offer,
-                             ) -> tuple[VerifiedRelease, Offer] | None:
-        """One supervised fetch; returns the newer release that superseded it, if any."""
-        m = self.machines[channel]
-        key = release_key(release)
-        self.downloading[channel] = key
-        newer: list[tuple[VerifiedRelease, Offer]] = []
-
-        def on_phase(p: FetchPhase) -> None:
-            if p is FetchPhase.STARTED:
-                m.feed(Input.STARTED)
-                started.set()
-                if self._discovery is not None:
-                    self._discovery.advertise()  # neighbours may take pieces from us already
-            elif p is FetchPhase.DOWNLOADED and m.phase is Phase.DOWNLOADING:
-                m.feed(Input.DOWNLOADED)
-            elif p is FetchPhase.CHECKED:
-                m.feed(Input.FILES_OK)
-            elif p is FetchPhase.ACTIVATED:
-                m.feed(Input.ACTIVATED, version=release.manifest.version)
-
-        started = trio.Event()
-        try:
-            try:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._feed_peers, channel, key, release, offer, started)
-                    nursery.start_soon(self._watch_newer, channel, release.manifest.version,
-                                       newer, nursery.cancel_scope)
-                    await fetch_release(self.swarm, self.store, release, policy=self.policy,
-                                        on_phase=on_phase, pex=self.pex)
-                    nursery.cancel_scope.cancel()
-            except BaseExceptionGroup as group:
-                known = first_known_error(group)
-                if known is None:
-                    raise
-                raise known from group
-        except P2PDistError as e:
-            m.feed(Input.FAILED, now=self.clock(), reason=f"{type(e).__name__}: {e}")
-            self._note_error(channel, f"{type(e).__name__}: {e}")
-            if started.is_set():
-                await self.swarm.remove(key)
-            return None
-        finally:
-            self.downloading.pop(channel, None)
-            self.stalls.pop(channel, None)
-        if newer and m.phase in (Phase.VERIFIED, Phase.DOWNLOADING):
-            if started.is_set():
-                await self.swarm.remove(key)
-            return newer[0]
-        self.activated.set()
-        old = self.seeding.get(channel)
-        self.seeding[channel] = key
-        if old and old != key:
-            await self.swarm.remove(old)
-        if self._discovery is not None:
-            self._discovery.advertise()
-        return None
-
-    async def _watch_newer(self, channel: str, version: int,
-                           found: list[tuple[VerifiedRelease, Offer]],
-                           scope: trio.CancelScope) -> None:
-        """While `version` downloads, ask the sources every poll (or when poked) for a newer
-        verified release; the first one cancels the download so `_download` switches."""
-        while True:
-            with trio.move_on_after(self._next_wait()):
-                await self._poke.wait()
-            self._poke = trio.Event()
-            offers = await self._gather(channel, newer_than=version)
-            for offer in sorted(offers, key=lambda o: -o.version_hint):
-                release = self._verify(offer, channel)
-                if release is not None and release.manifest.version > version:
-                    found.append((release, offer))
-                    scope.cancel()
-                    return
-
-    async def _feed_peers(self, channel: str, key: str, release: VerifiedRelease, offer: Offer,
-                          started: trio.Event) -> None:
-        """Connect LAN neighbours always, and WAN seeders only when this box should use the WAN:
-        its own-link mode, elected on its site, or its download stalled. Every known source is
-        redialled with capped back-off for as long as pieces are missing."""
-        await started.wait()
-        redial = Redial()
-        stall = Stall(self.config.stall_s)
-        while True:
-            now = self.clock()
-            snap = self.swarm.snapshot(key)
-            was_stalled = stall.stalled
-            stalled = stall.observe(snap.bytes_done, snap.bytes_wanted, now)
-            self._stalled[channel] = stalled
-            if stalled and not was_stalled:
-                self.poke()  # ask every source again now (fresh swarm ports, newer releases)
-                log.warning(_("%s v%d stalled: no data for %.0f s"), channel,
-                            release.manifest.version, now - stall.since)
-            lan = [(n.ip, n.swarm_port) for n in list(self.neighbours.values()) if n.swarm_port]
-            use_wan = self._should_use_wan(stalled)
-            self.wan_enabled[channel] = use_wan
-            self.swarm.set_wan_allowed(use_wan)
-            wan = await self._seeder_endpoints(release) if use_wan else []
-            for ep in redial.due(lan + wan, now):
-                source = PeerSource.LAN if ep in lan else PeerSource.SEEDER
-                try:
-                    self.swarm.connect_peer(key, ep, source)
-                except ValueError as e:
-                    self._note_error(f"{ep[0]}:{ep[1]}", str(e))
-                stall.tried.add(f"{ep[0]}:{ep[1]}")
-            if stalled:
-                missing = missing_files(self.store, release.manifest,
-                                        self.policy.wanted(release.manifest))
-                self.stalls[channel] = stall.describe(missing, redial.next_at())
-            else:
-                self.stalls.pop(channel, None)
-            await trio.sleep(PEER_REFRESH_S)
-
     def _should_use_wan(self, stalled: bool) -> bool:
-        if self.config.site_mode == "own-link" or stalled:
-            return True
-        return self.elected() == self.node_id
+        return may_use_wan(self.config.site_mode, stalled, self.elected(), self.node_id)
 
     def elected(self) -> str:
-        """The site's WAN box, among neighbours that proved who they are: their feed answered
-        with the node id they advertise (a forged mDNS record cannot win)."""
-        site = [n.node_id for n in self.neighbours.values()
-                if n.site == self.config.site and n.node_id in self.proven]
-        return elect(self.node_id, site)
+        """The site's WAN box (see `elected_box`)."""
+        return elected_box(self.node_id, self.config.site, self.neighbours.values(), self.proven)
 
     async def _prove_neighbours_loop(self) -> None:
         """Ask each new LAN neighbour's feed who it is (bounded: one probe per neighbour per
@@ -481,22 +319,6 @@ class BoxAgent:
                 self._on_info(Source(n.feed_url, lan=True, node_id=n.node_id), info)
             self._neighbours_probed.set()
             await trio.sleep(PEER_REFRESH_S)
-
-    async def _seeder_endpoints(self, release: VerifiedRelease) -> list[tuple[str, int]]:
-        """The swarm addresses of the release's seeders and of the seeders asked, host names
-        resolved (a name that does not resolve now is tried again at the next round)."""
-        eps = []
-        for seeder in release.manifest.seeders:
-            name, _sep, digits = seeder.swarm.rpartition(":")
-            if name and digits.isdigit():
-                eps.append((name.strip("[]"), int(digits)))
-        eps += self.seeder_swarm.values()
-        out = []
-        for host, port in dict.fromkeys(eps):
-            ep = await resolve(host, port)
-            if ep is not None:
-                out.append(ep)
-        return list(dict.fromkeys(out))
 
     # Reporting.
 

@@ -27,7 +27,7 @@ from ..sample import parse_size
 from ..seeding import seed_active
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot, WanSchedule
-from ..trust import verify_release_for
+from ..trust import floors, verify_release_for
 from ._common import console, human_size, read_file
 from .release_cmd import load_roots
 
@@ -123,7 +123,8 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
     pol = Policy.parse(*policy) if policy else Policy()
     endpoints = [(parse_endpoint(p), PeerSource.SEEDER) for p in peers]
     endpoints += [(parse_endpoint(p), PeerSource.LAN) for p in lan_peers]
-    release = verify_release_for(blob, root, store.active_version, now)
+    release = verify_release_for(
+        blob, root, floors(root, store.active_version, store.manifest_envelope), now)
     config = _swarm_config(data, listen, lan_subnets, wan_limit, utp, resume_interval)
 
     async def main() -> None:

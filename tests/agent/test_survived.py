@@ -55,9 +55,9 @@ def test_2000_penalties_of_one_source_stay_capped(tmp_path: Path, agent_world: W
     src = Source("http://seeder.invalid", lan=False)
     for _ in range(2000):
         agent._penalize(src, 30.0)
-        assert agent.penalties[src.url] - clock() <= 3600.0
-        clock.t = agent.penalties[src.url]
-    assert agent.strikes[src.url] == 2000
+        assert agent.policy_sources.penalties[src.url] - clock() <= 3600.0
+        clock.t = agent.policy_sources.penalties[src.url]
+    assert agent.policy_sources.strikes[src.url] == 2000
 
 
 def resigned(w: World, m: Manifest) -> bytes:
