@@ -27,8 +27,8 @@ from keys import (
 )
 
 from .errors import ConfigError, CorruptStateError
+from .fs import atomic_write
 from .i18n import _
-from .store._fs import atomic_write
 
 _ROOT_FILE = re.compile(r"root\.v(\d+)")
 

@@ -17,9 +17,9 @@ from typing import Any
 from keys import is_valid_channel
 
 from .errors import ConfigError
+from .fs import atomic_write
 from .i18n import _
 from .store import Policy
-from .store._fs import atomic_write
 from .swarm import WanSchedule
 
 CONFIG_NAME = "box.toml"

@@ -25,10 +25,10 @@ from manifest import MAX_ENVELOPE_BYTES
 
 from .boxstate import BoxState, root_file_version
 from .errors import ConfigError, StorageError
+from .fs import atomic_write, place
 from .i18n import _
 from .install import InstallReport, install_from_folder
 from .store import Store
-from .store._fs import atomic_write, place
 from .trust import floors, verify_release_for
 
 EXPORT_DIR = "p2pdist-export"

@@ -33,8 +33,7 @@ from keys import P2PDistError
 from manifest import FileEntry, Manifest, decode_envelope
 
 from ..errors import CorruptStateError, DiskFullError, StorageError
-from ..i18n import _
-from ._fs import (
+from ..fs import (
     allocated,
     atomic_symlink,
     atomic_write,
@@ -46,6 +45,7 @@ from ._fs import (
     translated,
     unlink_counting,
 )
+from ..i18n import _
 from ._layout import (
     TMP_PREFIX,
     Layout,

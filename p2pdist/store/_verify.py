@@ -14,8 +14,8 @@ from pathlib import Path
 
 from manifest import FileEntry
 
+from ..fs import translated
 from ..i18n import _
-from ._fs import translated
 
 CHUNK = 1024 * 1024
 

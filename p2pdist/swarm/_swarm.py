@@ -22,8 +22,8 @@ import trio
 from p2pdist._libtorrent import lt
 from p2pdist.errors import NetworkError, P2PDistError, StorageError, TransferError
 from p2pdist.i18n import _
-from p2pdist.store._fs import atomic_write
 
+from ..fs import atomic_write
 from . import _resume
 from ._alerts import (
     AlertPump,
