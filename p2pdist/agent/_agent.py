@@ -38,7 +38,7 @@ from ._checkins import checkin_loop
 from ._downloads import PEER_REFRESH_S, DownloadSupervisor
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
-from ._machine import Input, Phase, UpdateMachine
+from ._machine import Input, Output, Phase, UpdateMachine
 from ._policy import LanPeer, SourcePolicy, elected_box, may_use_wan
 from ._sources import Offer, Source, SourceFailure, ask
 from ._status import handle_control
@@ -206,17 +206,21 @@ class BoxAgent(DownloadSupervisor):
         return wait
 
     async def _update_channel(self, channel: str) -> None:
+        """One poll of a channel, driven by the machine's outputs (the table is the truth)."""
         m = self.machines[channel]
         now = self.clock()
         if m.phase is Phase.FAILED:
             if not m.retry_due(now):
                 return
-            m.feed(Input.RETRY, now=now)
+            outs = m.feed(Input.RETRY, now=now)
         else:
-            m.feed(Input.POLL, now=now)
+            outs = m.feed(Input.POLL, now=now)
+        if Output.FETCH_MANIFESTS not in outs:
+            return
         offers = await self._gather(channel)
         for offer in sorted(offers, key=lambda o: -o.version_hint):
-            m.feed(Input.MANIFEST, version=offer.version_hint)
+            if Output.VERIFY not in m.feed(Input.MANIFEST, version=offer.version_hint):
+                continue
             release = self._verify(offer, channel)
             if release is None:
                 continue
@@ -226,8 +230,9 @@ class BoxAgent(DownloadSupervisor):
             log.info(_("{channel} v{v} found at {source} and verified (signed by role {role})")
                      .format(channel=channel, v=release.manifest.version,
                              source=offer.source.url, role=release.role))
-            m.feed(Input.VERIFIED_NEW, version=release.manifest.version)
-            await self._download(channel, release, offer)
+            if Output.START_DOWNLOAD in m.feed(Input.VERIFIED_NEW,
+                                               version=release.manifest.version):
+                await self._download(channel, release, offer)
             return
 
     def _sources(self, channel: str) -> list[Source]:
@@ -286,11 +291,15 @@ class BoxAgent(DownloadSupervisor):
                                       expected_channel=channel,
                                       followed=frozenset(self.config.channels))
         except (TrustError, ConfigError, StorageError) as e:
-            self._penalize(offer.source, PENALTY_S)
-            self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
             m = self.machines[channel]
-            if m.phase is Phase.MANIFEST_FOUND:
-                m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
+            # Found while resting: the machine says what to do. Found by the supervisor of a
+            # running download: the download goes on, the liar is penalized all the same.
+            outs = (m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
+                    if m.phase is Phase.MANIFEST_FOUND else (Output.PENALIZE, Output.REPORT))
+            if Output.PENALIZE in outs:
+                self._penalize(offer.source, PENALTY_S)
+            if Output.REPORT in outs:
+                self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
             return None
 
     def _should_use_wan(self, stalled: bool) -> bool:

@@ -26,7 +26,7 @@ from ..i18n import _
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm
 from ._lan import LanDiscovery
-from ._machine import Input, Phase, UpdateMachine
+from ._machine import Input, Output, Phase, UpdateMachine
 from ._policy import LanPeer
 from ._sources import Offer
 from ._supervise import Redial, Stall, resolve, salvage
@@ -84,7 +84,9 @@ class DownloadSupervisor:
                 kept = 0
             log.info(_("{channel}: {n} finished file(s) of v{old} kept for v{new}").format(
                 channel=channel, n=kept, old=old.manifest.version, new=release.manifest.version))
-            m.feed(Input.SUPERSEDED, version=release.manifest.version)
+            if Output.START_DOWNLOAD not in m.feed(Input.SUPERSEDED,
+                                                   version=release.manifest.version):
+                return
 
     async def _download_once(self, channel: str, release: VerifiedRelease, offer: Offer,
                              ) -> tuple[VerifiedRelease, Offer] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -162,4 +163,42 @@ def test_a_seeder_given_by_host_name_is_resolved(agent_world: World, fleet: Flee
     st = box.wait_active(1, 60)
     healthy(box)
     assert box.received(st)["seeder"] > 0
+    assert box.active_digest() == w.digest(1)
+
+
+def test_a_root_rotation_offered_by_two_sources_in_one_poll(agent_world: World,
+                                                             fleet: Fleet) -> None:
+    """Both honest seeders carry root v2: the box takes it once and penalizes neither."""
+    from p2pdist.boxstate import BoxState
+
+    w = agent_world
+    root_v2 = w.dir / "root.v2"
+    if not root_v2.exists():
+        run_cli("keys", "generate", w.dir / "release2")
+        run_cli("keys", "root", "rotate", w.root, "--out", root_v2, "--add-role", "national2",
+                "--release-key", w.dir / "release2.pub", "--release-threshold", "1",
+                "--channel", "national/")
+        run_cli("keys", "root", "sign", root_v2, "--key", w.dir / "root", "--previous", w.root)
+    pub = w.dir / "pub-rotated"
+    if not pub.exists():
+        w.publish(1, pub)
+        BoxState(pub).pin_root(w.root.read_bytes())
+        BoxState(pub).accept_roots([root_v2.read_bytes()], int(time.time()))
+        run_cli("export", w.dir / "usb-rotated", "--data", pub)
+    sources = [fleet.box(f"source{i}") for i in (1, 2)]
+    urls = []
+    for i, src in enumerate(sources):
+        ip = f"127.0.0.{80 + i}"
+        src.init(w, "--no-mdns", "--site-mode", "own-link", listen=f"{ip}:0", feed=f"{ip}:0")
+        run_cli("import", w.dir / "usb-rotated", "--data", src.data)
+        src.start()
+        urls += ["--seeder", f"http://{ip}:{src.ready['feed_port']}"]
+    box = fleet.box("box")
+    box.init(w, "--no-mdns", "--site-mode", "own-link", *urls, listen="127.0.0.83:0",
+             feed="127.0.0.83:0")
+    box.start()
+    st = box.wait_active(1, 60)
+    healthy(box)
+    assert st["root_version"] == 2, st
+    assert st["last_errors"] == [], st
     assert box.active_digest() == w.digest(1)
