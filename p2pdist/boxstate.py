@@ -23,12 +23,12 @@ from keys import (
     parse_root_envelope,
     save_keypair,
     verify_pinned_root,
-    walk_root_chain,
 )
 
 from .errors import ConfigError, CorruptStateError
 from .fs import atomic_write
 from .i18n import _
+from .trust import TrustState
 
 _ROOT_FILE = re.compile(r"root\.v(\d+)")
 
@@ -126,16 +126,11 @@ class BoxState:
         """
         chain = self.chain()
         held = self.root_files()[-1][0]
-        fresh: dict[int, bytes] = {}
-        for data in newer:
+        # Walk from the pinned root through the stored chain and the offer in one pass (stored
+        # intermediates may have expired, as in TUF); store only what is new.
+        trust = TrustState([chain[0]], verify_pinned_root(chain[0]))
+        for data in trust.update_roots([*chain[1:], *newer], now):
             version = parse_root_envelope(data)[1].version
-            # Two honest sources offer the same rotation in one poll: a version already held
-            # (or already in this batch) is skipped, not an error.
-            if version > held and version not in fresh:
-                fresh[version] = data
-        batch = [fresh[v] for v in sorted(fresh)]
-        root = walk_root_chain(verify_pinned_root(chain[0]), [*chain[1:], *batch], now)
-        for data in batch:
-            version = parse_root_envelope(data)[1].version
-            atomic_write(self.roots_dir / f"root.v{version}", data)
-        return root
+            if version > held:
+                atomic_write(self.roots_dir / f"root.v{version}", data)
+        return trust.root

@@ -8,9 +8,16 @@ will load the torrent at all. No I/O; the caller persists what it accepts (`BoxS
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from keys import Root, TrustError
+from keys import (
+    Root,
+    TrustError,
+    load_trust,
+    parse_root_envelope,
+    walk_root_chain,
+)
 from manifest import VerifiedRelease, decode_envelope, verify_manifest_with
 
 from .errors import WrongChannelError
@@ -85,3 +92,61 @@ def floors(root: Root, active_version: Callable[[str], int | None],
         v = active_version(channel)
         return rollback_floor(root, channel, v, envelope_of(channel, v) if v is not None else None)
     return floor
+
+
+@dataclass
+class TrustState:
+    """The box's trust, pure (python-tuf's `TrustedMetadataSet`): the trusted root chain and
+    each channel's last trusted release. No I/O: `BoxState` persists the roots it returns and
+    the store records each accepted release.
+
+    Attributes:
+        chain: root envelopes, pinned first, each verified from the one before.
+        root: the newest trusted root.
+        last: channel -> (version, recorded envelope) of its last trusted release.
+    """
+
+    chain: list[bytes]
+    root: Root
+    last: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, chain: Sequence[bytes], now: int) -> TrustState:
+        """Re-verify a stored chain (pinned first). Raises TrustError as `load_trust` does."""
+        return cls(list(chain), load_trust(chain[0], list(chain[1:]), now))
+
+    def update_roots(self, blobs: Sequence[bytes], now: int) -> list[bytes]:
+        """Walk the rotations in `blobs` that follow the newest trusted root.
+
+        Idempotent: versions already trusted, and repeats within `blobs`, are skipped, so two
+        honest sources offering the same rotation in one poll are both fine.
+
+        Returns:
+            The newly trusted envelopes, in version order (for the caller to persist).
+
+        Raises:
+            TrustError: a rotation does not verify (nothing changes).
+        """
+        fresh: dict[int, bytes] = {}
+        for data in blobs:
+            version = parse_root_envelope(data)[1].version
+            if version > self.root.version and version not in fresh:
+                fresh[version] = data
+        batch = [fresh[v] for v in sorted(fresh)]
+        self.root = walk_root_chain(self.root, batch, now)  # the newest must be fresh
+        self.chain += batch
+        return batch
+
+    def floor(self, channel: str) -> int | None:
+        """The channel's rollback floor under the current root (fast-forward recovery)."""
+        v, envelope = self.last.get(channel, (None, None))
+        return rollback_floor(self.root, channel, v, envelope)
+
+    def verify(self, blob: bytes, expected_channel: str, now: int) -> VerifiedRelease:
+        """A release offered for `expected_channel`, verified (see `verify_release_for`)."""
+        return verify_release_for(blob, self.root, self.floor, now,
+                                  expected_channel=expected_channel)
+
+    def trust(self, release: VerifiedRelease) -> None:
+        """Record `release` as its channel's last trusted one (after activation)."""
+        self.last[release.manifest.channel] = (release.manifest.version, release.envelope)
