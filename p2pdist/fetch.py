@@ -19,6 +19,7 @@ import trio
 
 from manifest import FileEntry, Manifest, VerifiedRelease
 
+from .backoff import Redial
 from .errors import ContentMismatchError, StallError, TorrentRefusedError, first_known_error
 from .i18n import _
 from .store import GcReport, Policy, ReleasePlan, Store
@@ -123,7 +124,7 @@ async def fetch_release(
     for _round in range(MAX_REPAIRS + 1):
         await _wait_with_progress(swarm, key, on_progress, stall_timeout_s,
                                   lambda: missing_files(store, m, plan.wanted),
-                                  Progress(f"{m.channel} v{m.version}"))
+                                  Progress(f"{m.channel} v{m.version}"), peers)
         phase(FetchPhase.DOWNLOADED)
         bad = await store.averify_release(m, plan.wanted)
         if not bad:
@@ -194,10 +195,18 @@ async def _wait_with_progress(
     swarm: Swarm, key: str, on_progress: Callable[[TorrentSnapshot], None] | None,
     stall_timeout_s: float | None = None, missing: Callable[[], list[str]] | None = None,
     logged: Progress | None = None,
+    peers: Sequence[tuple[tuple[str, int], PeerSource]] = (),
 ) -> None:
+    redial = Redial()
+    sources = dict(peers)
+
     async def report() -> None:
         last, since = -1, trio.current_time()
         while True:
+            # Two seeds drop their connection; after a recheck (or a peer's restart) the
+            # given peers must be dialled again for as long as pieces are missing.
+            for ep in redial.due(list(sources), trio.current_time()):
+                swarm.connect_peer(key, ep, sources[ep])
             snap = swarm.snapshot(key)
             if on_progress is not None:
                 on_progress(snap)

@@ -19,6 +19,7 @@ import trio
 from keys import P2PDistError
 from manifest import VerifiedRelease
 
+from ..backoff import Redial
 from ..config import BoxConfig
 from ..errors import StorageError, first_known_error
 from ..fetch import FetchPhase, fetch_release, missing_files, release_key
@@ -29,7 +30,7 @@ from ._lan import LanDiscovery
 from ._machine import Input, Output, Phase, UpdateMachine
 from ._policy import LanPeer
 from ._sources import Offer
-from ._supervise import Redial, Stall, resolve, salvage
+from ._supervise import Stall, resolve, salvage
 
 log = logging.getLogger("p2pdist.agent._agent")
 
