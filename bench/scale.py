@@ -203,6 +203,7 @@ class Sampler:
         self.t0 = time.monotonic()
         self.samples: list[dict[str, Any]] = []
         self.status: dict[str, Any] | None = None
+        self.status_at = 0.0
         self.phase = "setup"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -219,9 +220,10 @@ class Sampler:
                                    "write": fig.get("write_bytes", 0)}
             try:
                 st = request(self.box_data, "status", timeout=2)
-            except Exception:  # noqa: BLE001 - a daemon starting or killed does not answer
+            except Exception:  # a daemon starting or killed does not answer
                 st = None
             self.status = st
+            self.status_at = time.monotonic()
             tor = _torrent(st)
             if tor is not None:
                 row["box_torrent"] = {"state": tor["state"], "done": tor["bytes_done"],
@@ -304,9 +306,16 @@ def restart_lost(s: Sampler, box: Daemon, at: int) -> int:
     """Kill -9 box A now (it had `at` bytes verified), restart it, and return what the new
     process does not find of those bytes: at - (bytes done - bytes received) once it runs."""
     box.kill9()
+    s.status = None  # the killed process's last answer must not be taken for the new one's
     box.start()
-    st = s.wait("box A back after kill", lambda st: (t := _torrent(st)) is not None
-                and t["state"] not in ("checking",), 600)
+    started = box.started
+    s.wait("box A back after kill", lambda st: s.status_at > started
+           and (t := _torrent(st)) is not None
+           and t["state"] not in ("checking",), 600)
+    # libtorrent may report the torrent before its resume data is applied: read again a moment
+    # later; bytes received meanwhile are subtracted.
+    time.sleep(1.5)
+    st = s.wait("box A status", lambda st: _torrent(st) is not None, 60)
     t = _torrent(st)
     assert t is not None
     found = t["bytes_done"] - sum(t["received"].values())
@@ -440,7 +449,7 @@ def download_phases(s: Sampler, work: Path, size: int, origin: Daemon, box_a: Da
             st_b = request(work / "b", "status", timeout=2)
             if _channel(st_b).get("active_version") == 1:
                 break
-        except Exception:  # noqa: BLE001
+        except Exception:  # not up yet
             pass
         time.sleep(0.25)
     else:
@@ -524,15 +533,15 @@ def update_phase(s: Sampler, work: Path, size: int, box_a: Daemon, root: Path) -
                     work / "logs")
     s.daemons.append(origin)
     origin.start()
-    cli("release", "publish", m2, "--content", c2, "--to", work / "origin", "--root", root)
     shutil.rmtree(work / "c1", ignore_errors=True)
-    box_a.stop()  # restart A pointed back at the origin (B's seeder was A, A's is the origin)
+    box_a.stop()  # a fresh process, so its counters cover the update only
     evict(work / "a")
     box_a.start()
     s.wait("box A seeding v1", active(1), 600)
     fig0 = box_a.read() or {}
     s.phase = "update"
     t0 = time.monotonic()
+    cli("release", "publish", m2, "--content", c2, "--to", work / "origin", "--root", root)
     st = s.wait("v2 active on box A", active(2), 3600)
     took = time.monotonic() - t0
     fig1 = box_a.read() or {}
@@ -617,15 +626,22 @@ def main() -> None:
     sha = sha256_one_core_mbps()
     log(f"one-core SHA-256: {sha:.0f} MB/s")
     runs: dict[str, dict[str, Any]] = {}
+    line = ""
     for size in sorted(sizes):
         runs[f"{size / GB:g}GB"] = run_size(size, args, sha)
-    largest = runs[f"{max(sizes) / GB:g}GB"]
-    small, big = runs[f"{min(sizes) / GB:g}GB"], largest
-    growth = (round(big["box_peak_rss_mb"] - small["box_peak_rss_mb"], 1)
-              if len(sizes) > 1 else None)
+        line = write_results(runs, Path(args.out))  # after each size: a long run keeps its part
+    print(line)
+
+
+def write_results(runs: dict[str, dict[str, Any]], out: Path) -> str:
+    """scale.json (the largest size's figures at the top) and scale.png; the summary line."""
+    by_size = sorted(runs.values(), key=lambda r: r["bundle_bytes"])
+    small, largest = by_size[0], by_size[-1]
+    growth = (round(largest["box_peak_rss_mb"] - small["box_peak_rss_mb"], 1)
+              if len(by_size) > 1 else None)
     top = {k: v for k, v in largest.items() if k != "samples"}
     top["rss_growth_mb_1_to_10GB"] = growth
-    top["rss_growth_sizes"] = [min(sizes), max(sizes)]
+    top["rss_growth_sizes"] = [small["bundle_bytes"], largest["bundle_bytes"]]
     result = {
         "bench": "scale",
         **top,
@@ -633,10 +649,9 @@ def main() -> None:
         "runs": {k: {kk: vv for kk, vv in r.items() if kk != "samples"} for k, r in runs.items()},
         "samples": {k: r["samples"] for k, r in runs.items()},
     }
-    out = Path(args.out)
     (out / "scale.json").write_text(json.dumps(result, indent=1) + "\n")
     plot(runs, out / "scale.png")
-    print(json.dumps({k: v for k, v in result.items() if k not in ("samples", "runs")}))
+    return json.dumps({k: v for k, v in result.items() if k not in ("samples", "runs")})
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ from ._layout import (
 )
 from ._plan import ReleasePlan, plan_gc, plan_release, releases_to_keep
 from ._policy import Policy
-from ._verify import Progress, verify_files
+from ._verify import Progress, check_placed, verify_files
 
 DEFAULT_RESERVE = 256 * 1024 * 1024
 """Bytes left free after a release: room for state, resume data and logs on a full box."""
@@ -331,6 +331,15 @@ class Store:
             )
         finally:
             abandoned.set()
+
+    async def acheck_fetched(self, manifest: Manifest, plan: ReleasePlan) -> list[FileEntry]:
+        """The check after the swarm completed `plan`, in a worker thread: reused files by one
+        stat, fetched files by size and fsync (see `check_placed`); the entries that fail."""
+        layout = self._layout
+        reused = [(layout.file_path(manifest, e), layout.object_path(e.sha256), e)
+                  for e in plan.reuse]
+        fetched = [(layout.file_path(manifest, e), e) for e in plan.fetch]
+        return await trio.to_thread.run_sync(check_placed, reused, fetched)
 
     def quarantine(self, manifest: Manifest, entry: FileEntry) -> Path | None:
         """Move a file that failed verification out of its release, so it is fetched again.

@@ -47,7 +47,7 @@ from ._classes import IPAddress, LanSet, PeerClasses
 from ._config import SwarmConfig
 from ._errors import UnknownTorrentError
 from ._schedule import format_rate
-from ._selection import file_priorities
+from ._selection import file_priorities, pieces_held
 from ._session import open_session
 from ._snapshot import PayloadLedger, PeerReading, PeerSource, TorrentSnapshot, TorrentState
 
@@ -210,6 +210,7 @@ class Swarm:
         wanted_paths: Set[str] | None = None,
         seed_mode: bool = False,
         pex: bool = True,
+        held_paths: Set[str] = frozenset(),
     ) -> None:
         """Add a torrent under `key` and start it.
 
@@ -227,6 +228,9 @@ class Swarm:
                 libtorrent recheck). Only for the whole torrent (not with `wanted_paths`).
             pex: exchange peer lists (ut_pex). Off for boxes that must not learn WAN peers
                 from LAN neighbours (a shared uplink where only the elected box uses the WAN).
+            held_paths: wanted paths already in place and verified (files reused from the
+                store's objects): their pieces count as had without hashing, when no resume
+                data is used.
 
         Raises:
             ValueError: bad key, key in use, torrent already added, invalid torrent, unknown
@@ -244,7 +248,7 @@ class Swarm:
         if key in self._torrents or key in self._deletions:
             raise ValueError(_("torrent key {key!r} is already in use").format(key=key))
         atp = await trio.to_thread.run_sync(
-            self._params, key, torrent, save_path, wanted_paths, seed_mode, pex
+            self._params, key, torrent, save_path, wanted_paths, seed_mode, pex, held_paths
         )
         rt = self._require_running()
         if key in self._torrents or key in self._deletions:
@@ -264,6 +268,7 @@ class Swarm:
         wanted_paths: Set[str] | None,
         seed_mode: bool,
         pex: bool,
+        held_paths: Set[str] = frozenset(),
     ) -> lt.add_torrent_params:
         """add_torrent_params for `add_torrent` (worker thread: parses and reads files)."""
         try:
@@ -285,6 +290,8 @@ class Swarm:
                 # piece twice from disk: 22 GB read to send 11 GB); libtorrent only checks that
                 # the files exist with their sizes, else it rechecks them.
                 atp.have_pieces = [True] * ti.num_pieces()
+            elif held_paths:
+                atp.have_pieces = pieces_held(ti, held_paths)
         atp.save_path = str(save_path)
         atp.file_priorities = priorities
         atp.max_connections = self._config.connections_per_torrent
