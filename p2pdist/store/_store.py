@@ -291,7 +291,7 @@ class Store:
     def verify_release(
         self, manifest: Manifest, wanted: Sequence[FileEntry], progress: Progress | None = None
     ) -> list[FileEntry]:
-        """Hash every wanted file of a release against the manifest (1 MiB at a time).
+        """Hash every wanted file of a release against the manifest (one file per core).
 
         Blocking: run it in a worker thread (see `averify_release`).
 
