@@ -59,7 +59,7 @@ class SwarmConfig:
     dht_bootstrap_nodes: tuple[tuple[str, int], ...] = ()
     max_queued_disk_bytes: int = 4 * MiB
     resume_interval_s: float = 30.0
-    resume_budget_fraction: float = 0.004
+    resume_budget_fraction: float = 0.002
     connections_limit: int = 200
     connections_per_torrent: int = 100
     enable_utp: bool = False

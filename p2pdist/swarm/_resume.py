@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 SUFFIX = ".resume"
 CHECK_INTERVAL_S = 0.25
 """How often the swarm asks whether a checkpoint is due (a status read per torrent)."""
-MIN_GAP_S = 0.5
+MIN_GAP_S = 0.25
 """Never two checkpoints of one torrent closer than this."""
 
 
