@@ -107,7 +107,7 @@ async def fetch_release(
     for _round in range(MAX_REPAIRS + 1):
         await _wait_with_progress(swarm, key, on_progress)
         phase(FetchPhase.DOWNLOADED)
-        bad = await store.acheck_fetched(m, plan)
+        bad = await store.acheck_fetched(m, plan, rehash=swarm.resumed_paths(key))
         if not bad:
             break
         for e in bad:

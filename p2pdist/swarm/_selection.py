@@ -77,3 +77,22 @@ def pieces_held(ti: lt.torrent_info, held_paths: Set[str]) -> list[bool]:
         for p in range(offset // piece_len, (offset + size - 1) // piece_len + 1):
             held[p] = False
     return held
+
+
+def paths_with_pieces(ti: lt.torrent_info, have: list[bool]) -> frozenset[str]:
+    """Paths (relative to the torrent's folder) of files with at least one piece in `have`."""
+    if not any(have):
+        return frozenset()
+    fs = ti.layout()
+    piece_len = ti.piece_length()
+    out: set[str] = set()
+    for i in range(fs.num_files()):
+        size = fs.file_size(i)
+        if size == 0 or fs.file_flags(i) & lt.file_storage.flag_pad_file:
+            continue
+        offset = fs.file_offset(i)
+        first, last = offset // piece_len, (offset + size - 1) // piece_len
+        if any(have[p] for p in range(first, min(last + 1, len(have)))):
+            full = fs.file_path(i)
+            out.add(full.split("/", 1)[1] if "/" in full else full)
+    return frozenset(out)

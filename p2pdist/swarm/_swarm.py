@@ -47,7 +47,7 @@ from ._classes import IPAddress, LanSet, PeerClasses
 from ._config import SwarmConfig
 from ._errors import UnknownTorrentError
 from ._schedule import format_rate
-from ._selection import file_priorities, pieces_held
+from ._selection import file_priorities, paths_with_pieces, pieces_held
 from ._session import open_session
 from ._snapshot import PayloadLedger, PeerReading, PeerSource, TorrentSnapshot, TorrentState
 
@@ -84,6 +84,7 @@ class _Torrent:
     resume_ready: trio.Event = field(default_factory=trio.Event)
     resume_result: ResumeData | ResumeFailed | None = None
     removed: bool = False
+    resumed_paths: frozenset[str] = frozenset()
 
     def poke(self) -> None:
         """Wake everyone waiting for a change."""
@@ -258,7 +259,19 @@ class Swarm:
         except RuntimeError as e:
             raise ValueError(_("cannot add torrent {key}: {e}").format(key=key, e=e)) from e
         facts = self._state.track(handle, key)
-        self._torrents[key] = _Torrent(key, handle, facts)
+        resumed: frozenset[str] = frozenset()
+        if not seed_mode and atp.ti is not None:
+            resumed = paths_with_pieces(atp.ti, list(atp.have_pieces))
+        self._torrents[key] = _Torrent(key, handle, facts, resumed_paths=resumed)
+
+    def resumed_paths(self, key: str) -> frozenset[str]:
+        """Paths of `key` with pieces taken from resume data when it was added: libtorrent did
+        not verify those bytes in this process (a file may have changed while the box was off).
+
+        Raises:
+            UnknownTorrentError: no such key.
+        """
+        return self._get(key).resumed_paths
 
     def _params(
         self,
