@@ -1,7 +1,8 @@
 """Fetching one verified release through the swarm into the store: the box's update path.
 
 Order matters for crash safety (see `p2pdist.store`): record the manifest, lay out the release
-reusing held files, let libtorrent fetch the rest, hash every wanted file against the manifest,
+reusing held files, let libtorrent fetch the rest, check the files (reused ones by a stat,
+fetched ones by size and fsync: libtorrent verified them against the signed v2 merkle roots),
 and only then ingest and switch `active`. Killed anywhere, the next run repeats the same steps:
 linked files stay, libtorrent resumes from its resume data (or rechecks what is on disk), and
 the previous active release is untouched until the final switch.
@@ -107,6 +108,7 @@ async def fetch_release(
         await swarm.add_torrent(
             key, m.torrent, store.save_path(m.channel, m.version),
             wanted_paths={e.path for e in plan.wanted}, pex=pex,
+            held_paths={e.path for e in plan.reuse},
         )
     except ValueError as refused:
         raise TorrentRefusedError(
@@ -126,7 +128,7 @@ async def fetch_release(
                                   lambda: missing_files(store, m, plan.wanted),
                                   Progress(f"{m.channel} v{m.version}"), peers)
         phase(FetchPhase.DOWNLOADED)
-        bad = await store.averify_release(m, plan.wanted)
+        bad = await store.acheck_fetched(m, plan, rehash=swarm.resumed_paths(key))
         if not bad:
             break
         for e in bad:

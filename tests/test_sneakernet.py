@@ -178,6 +178,9 @@ def test_import_progress_reaches_the_total(w: World, tmp_path: Path) -> None:
     import_releases(store, state, w.drive1, progress=lambda d, t: seen.append((d, t)))
     assert seen
     assert seen[-1][0] == seen[-1][1] > 0
+    # The bar counts the release once (it said 20 GB for a 10 GB release).
+    m = store.load_manifest(CHANNEL, store.active_version(CHANNEL) or 0)
+    assert {t for _d, t in seen} == {sum(f.size for f in m.files)}
 
 
 def test_tampered_file_on_the_drive_activates_nothing(w: World, tmp_path: Path) -> None:

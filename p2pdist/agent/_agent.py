@@ -72,7 +72,7 @@ class BoxAgent(DownloadSupervisor):
             resume_dir=data_dir / "state" / "resume",
             lan_subnets=config.lan,
             wan_schedule=config.wan_schedule(),
-            resume_interval_s=5.0,
+            resume_interval_s=30.0,  # plus a byte budget (SwarmConfig)
             enable_utp=config.utp,
         ))
         self.policy = config.box_policy()
@@ -176,6 +176,8 @@ class BoxAgent(DownloadSupervisor):
         boxes starting together do not all believe they are elected."""
         if self.config.site_mode != "shared-uplink":
             return
+        if not self.config.mdns and not self.config.neighbours:
+            return  # nobody to wait for: this box is alone on its site
         with trio.move_on_after(NEIGHBOUR_GRACE_S):
             if self.config.mdns:
                 await trio.sleep(MDNS_GRACE_S)
