@@ -27,6 +27,7 @@ from .boxstate import BoxState, root_file_version
 from .errors import ConfigError, StorageError
 from .i18n import _
 from .install import InstallReport, install_from_folder
+from .safe_read import read_bounded
 from .store import Store
 from .store._fs import atomic_write, place
 
@@ -118,13 +119,13 @@ def import_releases(store: Store, state: BoxState, path: Path, *, now: int | Non
     found = [(v, p) for p in (export / "roots").iterdir()
              if (v := root_file_version(p.name)) is not None]
     for _v, p in sorted(found):
-        data = p.read_bytes()[: MAX_ROOT_BYTES + 1]
+        data = read_bounded(p, MAX_ROOT_BYTES, _("trust root"))
         if parse_root_envelope(data)[1].version > have:
             newer.append(data)
     root = state.accept_roots(newer, now) if newer else state.trusted_root(now)
     out: list[InstallReport | str] = []
     for mf in sorted((export / "releases").rglob("v*.manifest")):
-        blob = mf.read_bytes()[: MAX_ENVELOPE_BYTES + 1]
+        blob = read_bounded(mf, MAX_ENVELOPE_BYTES, _("manifest"))
         vr = verify_manifest_with(blob, root, store.active_version, now)
         if not vr.is_new:
             out.append(_("{channel} v{v}: already active").format(
