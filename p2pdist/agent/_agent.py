@@ -30,6 +30,7 @@ from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..errors import ConfigError, first_known_error
 from ..feeds import FeedClient, FeedInfo, serve_feed
+from ..feeds.proving import proves
 from ..fetch import FetchPhase, fetch_release, release_key
 from ..seeding import seed_active
 from ..store import Store
@@ -130,7 +131,8 @@ class BoxAgent:
                     self.seeding[c] = key
             source = BoxFeedSource(self.node_id, self.store, self.state, self.config.channels,
                                    self.swarm.listen_port)
-            self.feed_port = await nursery.start(serve_feed, source, self.config.feed)
+            self.feed_port = await nursery.start(
+                partial(serve_feed, identity=self.state.identity()), source, self.config.feed)
             await nursery.start(serve_control, socket_path(self.data_dir),
                                 partial(handle_control, self))
             if self.config.mdns:
@@ -173,7 +175,8 @@ class BoxAgent:
                                                         port, info.swarm_port,
                                                         dict(info.channels))
                 known[url] = info.node_id
-                self.proven.add(info.node_id)
+                if await proves(url, info.node_id):
+                    self.proven.add(info.node_id)
                 self.swarm.register_lan_peer(host)
                 for c, v in info.channels.items():
                     m = self.machines.get(c)
@@ -282,8 +285,6 @@ class BoxAgent:
     def _on_info(self, source: Source, info: FeedInfo) -> None:
         if not source.lan and info.swarm_port:
             self.seeder_swarm[source.url] = (source.host, info.swarm_port)
-        if source.lan and info.node_id == source.node_id and info.swarm_port:
-            self.proven.add(info.node_id)
 
     def _penalize(self, source: Source, base_s: float) -> None:
         strikes = self.strikes.get(source.url, 0) + 1
@@ -416,6 +417,9 @@ class BoxAgent:
                 except (P2PDistError, trio.TooSlowError):
                     continue
                 self._on_info(Source(n.feed_url, lan=True, node_id=n.node_id), info)
+                if (info.node_id == n.node_id and info.swarm_port
+                        and await proves(n.feed_url, n.node_id)):
+                    self.proven.add(n.node_id)
             self._neighbours_probed.set()
             await trio.sleep(PEER_REFRESH_S)
 
