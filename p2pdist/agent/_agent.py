@@ -32,6 +32,7 @@ from ..errors import ConfigError, first_known_error
 from ..feeds import FeedClient, FeedInfo, serve_feed
 from ..feeds.proving import proves
 from ..fetch import FetchPhase, fetch_release, release_key
+from ..repair import Repairer
 from ..seeding import seed_active
 from ..store import Store
 from ..swarm import PeerSource, Swarm, SwarmConfig
@@ -125,6 +126,10 @@ class BoxAgent:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.swarm.run)
             seeded = set(await seed_active(self.swarm, self.store, pex=self.pex))
+            self.repairer = Repairer(self.swarm, self.store, self.data_dir, policy=self.policy,
+                                     endpoints=lambda: [*self.seeder_swarm.values(), *[
+                                         (n.ip, n.swarm_port) for n in self.neighbours.values()
+                                         if n.swarm_port]])
             for c in self.config.channels:
                 key = self._key_of_active(c)
                 if key in seeded:
@@ -144,6 +149,7 @@ class BoxAgent:
             nursery.start_soon(self._wan_policy_loop)
             nursery.start_soon(checkin_loop, self)
             nursery.start_soon(self._update_loop)
+            nursery.start_soon(self.repairer.run)
             task_status.started()
 
     def _key_of_active(self, channel: str) -> str | None:
