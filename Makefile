@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-sweep clean
+.PHONY: demo test lint fuzz bench bench-sweep clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,16 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+# fuzz: every untrusted entry point (tests/fuzz/, 7 targets) for FUZZ_SECONDS each (~10 min in
+# all); one JSON line per target (examples, max RSS growth of a call, CPU) goes to FUZZ_REPORT.
+FUZZ_SECONDS ?= 85
+FUZZ_REPORT ?= fuzz-report.jsonl
+fuzz: $(STAMP)
+	rm -f $(FUZZ_REPORT)
+	P2PDIST_FUZZ_SECONDS=$(FUZZ_SECONDS) P2PDIST_FUZZ_REPORT=$(abspath $(FUZZ_REPORT)) \
+		$(BIN)/pytest -q -p no:cacheprovider -m fuzz tests/fuzz
+	cat $(FUZZ_REPORT)
 
 # bench: release-build throughput, the scale benchmark (1, 5, 10 GB on disk under /var/tmp;
 # ~30 min), then the update-time benchmark on a network-namespace

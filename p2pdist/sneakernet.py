@@ -28,6 +28,7 @@ from .errors import ConfigError, StorageError
 from .fs import atomic_write, place
 from .i18n import _
 from .install import InstallReport, install_from_folder
+from .safe_read import read_bounded
 from .store import Store
 from .trust import floors, verify_release_for
 
@@ -128,11 +129,11 @@ def import_releases(store: Store, state: BoxState, path: Path, *, now: int | Non
     export = find_export(path)
     found = [(v, p) for p in (export / "roots").iterdir()
              if (v := root_file_version(p.name)) is not None]
-    newer = [p.read_bytes()[: MAX_ROOT_BYTES + 1] for _v, p in sorted(found)]
+    newer = [read_bounded(p, MAX_ROOT_BYTES, _("trust root")) for _v, p in sorted(found)]
     root = state.accept_roots(newer, now)  # idempotent: roots already held are skipped
     out: list[InstallReport | str] = []
     for mf in sorted((export / "releases").rglob("v*.manifest")):
-        blob = mf.read_bytes()[: MAX_ENVELOPE_BYTES + 1]
+        blob = read_bounded(mf, MAX_ENVELOPE_BYTES, _("manifest"))
         vr = verify_release_for(
             blob, root, floors(root, store.active_version, store.manifest_envelope), now)
         if followed is not None and vr.manifest.channel not in followed:

@@ -29,7 +29,9 @@ from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..errors import ConfigError, StorageError
 from ..feeds import FeedClient, FeedInfo, serve_feed
+from ..feeds.proving import proves
 from ..i18n import _
+from ..repair import Repairer
 from ..seeding import seed_active
 from ..store import Store
 from ..swarm import Swarm, SwarmConfig
@@ -105,13 +107,18 @@ class BoxAgent(DownloadSupervisor):
         async with trio.open_nursery() as nursery:
             await nursery.start(self.swarm.run)
             seeded = set(await seed_active(self.swarm, self.store, pex=self.pex))
+            self.repairer = Repairer(self.swarm, self.store, self.data_dir, policy=self.policy,
+                                     endpoints=lambda: [*self.seeder_swarm.values(), *[
+                                         (n.ip, n.swarm_port) for n in self.neighbours.values()
+                                         if n.swarm_port]])
             for c in self.config.channels:
                 key = self._key_of_active(c)
                 if key in seeded:
                     self.seeding[c] = key
             source = BoxFeedSource(self.node_id, self.store, self.state, self.config.channels,
                                    self.swarm.listen_port)
-            self.feed_port = await nursery.start(serve_feed, source, self.config.feed)
+            self.feed_port = await nursery.start(
+                partial(serve_feed, identity=self.state.identity()), source, self.config.feed)
             await nursery.start(serve_control, socket_path(self.data_dir),
                                 partial(handle_control, self))
             if self.config.mdns:
@@ -123,6 +130,7 @@ class BoxAgent(DownloadSupervisor):
             nursery.start_soon(self._wan_policy_loop)
             nursery.start_soon(checkin_loop, self)
             nursery.start_soon(self._update_loop)
+            nursery.start_soon(self.repairer.run)
             task_status.started()
 
     def _key_of_active(self, channel: str) -> str | None:
@@ -154,7 +162,8 @@ class BoxAgent(DownloadSupervisor):
                                                         port, info.swarm_port,
                                                         dict(info.channels))
                 known[url] = info.node_id
-                self.proven.add(info.node_id)
+                if await proves(url, info.node_id):
+                    self.proven.add(info.node_id)
                 self.swarm.register_lan_peer(host)
                 for c, v in info.channels.items():
                     m = self.machines.get(c)
@@ -270,8 +279,6 @@ class BoxAgent(DownloadSupervisor):
     def _on_info(self, source: Source, info: FeedInfo) -> None:
         if not source.lan and info.swarm_port:
             self.seeder_swarm[source.url] = (source.host, info.swarm_port)
-        if source.lan and info.node_id == source.node_id and info.swarm_port:
-            self.proven.add(info.node_id)
 
     def floor(self, channel: str) -> int | None:
         """The channel's rollback floor under the current root (fast-forward recovery)."""
@@ -328,6 +335,9 @@ class BoxAgent(DownloadSupervisor):
                 except (P2PDistError, trio.TooSlowError):
                     continue
                 self._on_info(Source(n.feed_url, lan=True, node_id=n.node_id), info)
+                if (info.node_id == n.node_id and info.swarm_port
+                        and await proves(n.feed_url, n.node_id)):
+                    self.proven.add(n.node_id)
             self._neighbours_probed.set()
             await trio.sleep(PEER_REFRESH_S)
 

@@ -37,6 +37,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
         "channels": channels,
         "neighbours": len(agent.neighbours),
         "last_errors": agent.last_errors[-5:],
+        "repair": agent.repairer.status() if hasattr(agent, "repairer") else {},
     }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from p2pdist.errors import ConfigError
 from p2pdist.i18n import _
 
+from ._bans import DEFAULT_BAN_S
 from ._classes import IPNetwork
 from ._schedule import WanSchedule
 
@@ -48,6 +49,8 @@ class SwarmConfig:
         allow_multiple_connections_per_ip: boxes behind one NAT share an address as the seeder
             sees them; keep True so they can all connect.
         shutdown_timeout_s: bound on saving resume data when the swarm stops.
+        ban_s: how long an address whose peer sent data failing a hash check stays blocked,
+            on every port.
     """
 
     listen_interfaces: str
@@ -65,6 +68,7 @@ class SwarmConfig:
     enable_utp: bool = False
     allow_multiple_connections_per_ip: bool = True
     shutdown_timeout_s: float = 10.0
+    ban_s: float = DEFAULT_BAN_S
 
     def __post_init__(self) -> None:
         self.lan_networks()  # fail at construction, not when the swarm starts
@@ -75,6 +79,8 @@ class SwarmConfig:
                 raise ConfigError(_("{name} must be positive").format(name=name))
         if not 0 < self.resume_budget_fraction <= 1:
             raise ConfigError(_("resume_budget_fraction must be in (0, 1]"))
+        if self.ban_s <= 0:
+            raise ConfigError(_("ban_s must be positive"))
         if self.resume_interval_s <= 0 or self.shutdown_timeout_s <= 0:
             raise ConfigError(_("resume_interval_s and shutdown_timeout_s must be positive"))
 

@@ -35,6 +35,7 @@ from ._alerts import (
     ListenFailed,
     Listening,
     Notice,
+    PeerBanned,
     PeerLeft,
     ResumeData,
     ResumeFailed,
@@ -43,6 +44,7 @@ from ._alerts import (
     TorrentFailed,
     TorrentNote,
 )
+from ._bans import BanTable
 from ._classes import IPAddress, LanSet, PeerClasses
 from ._config import SwarmConfig
 from ._errors import UnknownTorrentError
@@ -124,6 +126,7 @@ class Swarm:
         self._config = config
         self._clock = clock
         self._state = AlertState()
+        self._bans = BanTable(config.ban_s)
         self._torrents: dict[str, _Torrent] = {}
         self._deletions: dict[str, _Deletion] = {}
         self._seeders: set[IPAddress] = set()
@@ -646,9 +649,20 @@ class Swarm:
             for t in list(self._torrents.values()):
                 if not t.removed:
                     self._poll_peers(t, t.handle.status())
+            if self._bans.expire(trio.current_time()):
+                self._install_bans()
+
+    def _install_bans(self) -> None:
+        """Block every banned address on every port (the IP filter drops live connections)."""
+        if self._rt is not None:
+            self._rt.classes.banned = self._bans.addresses()
+            self._rt.classes.install()
 
     def _on_notice(self, notice: Notice) -> None:
         match notice:
+            case PeerBanned(_key, ip):
+                if self._bans.ban(ip, trio.current_time()):
+                    self._install_bans()
             case Listening(address, port):
                 log.info(_("listening on {a}:{p}").format(a=address, p=port))
                 if not self._listening.is_set():
