@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint catalog catalog-check bench bench-sweep clean
+.PHONY: demo test lint catalog catalog-check fuzz bench bench-sweep clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,10 +32,22 @@ catalog: $(STAMP)
 catalog-check: $(STAMP)
 	$(BIN)/python scripts/catalog.py --check
 
-# bench: release-build throughput, then the update-time benchmark on a network-namespace
+# fuzz: every untrusted entry point (tests/fuzz/, 7 targets) for FUZZ_SECONDS each (~10 min in
+# all); one JSON line per target (examples, max RSS growth of a call, CPU) goes to FUZZ_REPORT.
+FUZZ_SECONDS ?= 85
+FUZZ_REPORT ?= fuzz-report.jsonl
+fuzz: $(STAMP)
+	rm -f $(FUZZ_REPORT)
+	P2PDIST_FUZZ_SECONDS=$(FUZZ_SECONDS) P2PDIST_FUZZ_REPORT=$(abspath $(FUZZ_REPORT)) \
+		$(BIN)/pytest -q -p no:cacheprovider -m fuzz tests/fuzz
+	cat $(FUZZ_REPORT)
+
+# bench: release-build throughput, the scale benchmark (1, 5, 10 GB on disk under /var/tmp;
+# ~30 min), then the update-time benchmark on a network-namespace
 # testbed (root or `unshare -Urnm`, see bench/README.md; ~12 min) and its flow model.
 bench: $(STAMP)
 	$(BIN)/python bench/release_build.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/update_time.py
 	$(BIN)/python bench/model.py --compare bench/results/update_time.json --province
 

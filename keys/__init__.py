@@ -19,6 +19,8 @@ from ._errors import (
     UnknownFormatError,
 )
 from ._keyfile import (
+    PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
     PublicKey,
     SigningKey,
     key_id,
@@ -48,6 +50,8 @@ __all__ = [
     "CLOCK_SKEW_S",
     "MAX_ROOT_BYTES",
     "MAX_ROOT_CHAIN",
+    "PUBLIC_KEY_BYTES",
+    "SIGNATURE_BYTES",
     "BadSignatureError",
     "ChannelNotAllowedError",
     "Envelope",

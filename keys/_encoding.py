@@ -23,15 +23,46 @@ from .i18n import _
 
 MAX_SIGNATURES = 32
 KEYID_HEX_LEN = 64
+MAX_ARRAY_LEN = 100_000
+"""Longest list any document holds (a manifest lists at most 10,000 files)."""
+MAX_MAP_LEN = 20_000
+"""Most entries in one map (records have a dozen fields; maps keyed by file path at most one
+per file of a release)."""
+MAX_CONTAINERS = 200_000
+"""Lists and maps in one document, so millions of empty maps are refused early."""
+MAX_ITEMS = 1_000_000
+"""List entries plus map keys and values in one document: bounds the decoded size to tens of
+MB whatever the input, however it is nested."""
 
 
-def _pairs_no_duplicates(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
-    out: dict[Any, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise MalformedError(_("duplicate map key {k!r}").format(k=k))
-        out[k] = v
-    return out
+class _Budget:
+    """Counts containers and their items as msgpack builds them; refuses past the bounds."""
+
+    def __init__(self) -> None:
+        self.containers = 0
+        self.items = 0
+
+    def charge(self, n: int) -> None:
+        self.containers += 1
+        self.items += n
+        if self.containers > MAX_CONTAINERS or self.items > MAX_ITEMS:
+            raise MalformedError(
+                _("more than {max_containers} lists and maps or {max_items} entries "
+                  "(refused before decoding further)").format(
+                    max_containers=MAX_CONTAINERS, max_items=MAX_ITEMS))
+
+    def pairs(self, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        self.charge(2 * len(pairs))
+        out: dict[Any, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise MalformedError(_("duplicate map key {k!r}").format(k=k))
+            out[k] = v
+        return out
+
+    def array(self, items: list[Any]) -> list[Any]:
+        self.charge(len(items))
+        return items
 
 
 def _no_ext(code: int, data: bytes) -> Any:
@@ -41,19 +72,26 @@ def _no_ext(code: int, data: bytes) -> Any:
 def decode_strict(data: bytes, what: str) -> Any:
     """Decode one msgpack document from `data`, strictly.
 
+    Containers are capped in length and counted in total (see the bounds above), so any input
+    costs memory in proportion to its length, and not much of it, before it is refused.
+
     Raises:
         TrailingBytesError: bytes follow the document.
         MalformedError: anything else that is not plain, well-formed msgpack.
     """
+    budget = _Budget()
     try:
         obj = msgpack.unpackb(
             data,
             raw=False,
             strict_map_key=True,
             use_list=True,
-            object_pairs_hook=_pairs_no_duplicates,
+            object_pairs_hook=budget.pairs,
+            list_hook=budget.array,
             ext_hook=_no_ext,
             timestamp=0,
+            max_array_len=MAX_ARRAY_LEN,
+            max_map_len=MAX_MAP_LEN,
         )
     except msgpack.ExtraData as e:
         raise TrailingBytesError(

@@ -17,9 +17,9 @@ from typing import Any
 from keys import is_valid_channel
 
 from .errors import ConfigError
+from .fs import atomic_write
 from .i18n import _
 from .store import Policy
-from .store._fs import atomic_write
 from .swarm import WanSchedule
 
 CONFIG_NAME = "box.toml"
@@ -46,6 +46,8 @@ class BoxConfig:
     mdns_interfaces: tuple[str, ...] = ()
     poll_interval_s: float = 300.0
     utp: bool = False
+    stall_s: float = 60.0
+    """Seconds without payload, pieces missing, before a download tries every other source."""
 
     def __post_init__(self) -> None:
         if not self.channels:
@@ -76,6 +78,8 @@ class BoxConfig:
                                   .format(ip=ip)) from e
         if not self.poll_interval_s >= 1:  # also refuses NaN
             raise ConfigError(_("poll_interval_s must be at least 1 second"))
+        if not self.stall_s >= 1:
+            raise ConfigError(_("stall_s must be at least 1 second"))
         try:
             self.wan_schedule()
         except ConfigError as e:

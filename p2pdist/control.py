@@ -3,7 +3,9 @@
 A Unix socket at <data>/state/control.sock, created mode 0600 so only the box's user can open
 it. One JSON object per line each way: ``{"cmd": "status"}`` -> ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``. Requests are size-capped and every connection is
-time-limited, so a stuck client cannot hold the daemon.
+time-limited, so a stuck client cannot hold the daemon. Every client behaviour (closing before
+the answer, garbage, nesting bombs, holding the connection open) ends only that connection,
+never the daemon; each connection is its own task, so a slow one blocks no other answer.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from keys import P2PDistError
 from .i18n import _
 
 MAX_REQUEST = 64 * 1024
+MAX_NESTING = 32
+"""JSON nesting allowed in a request (requests are flat; this keeps the parser's recursion low)."""
 MAX_RESPONSE = 16 * 1024 * 1024
 CONNECTION_TIMEOUT_S = 30.0
 SOCKET_NAME = "control.sock"
@@ -70,29 +74,55 @@ async def serve_control(path: Path, handler: Handler, *,
 
 
 async def _serve_one(stream: trio.abc.Stream, handler: Handler) -> None:
-    async with stream:
-        with trio.move_on_after(CONNECTION_TIMEOUT_S):
-            buf = b""
-            while b"\n" not in buf:
-                chunk = await stream.receive_some(4096)
-                if not chunk:
-                    return
-                buf += chunk
-                if len(buf) > MAX_REQUEST:
-                    await _send(stream, {"ok": False, "error": "request too large"})
-                    return
-            try:
-                req = json.loads(buf.split(b"\n", 1)[0])
-                if not isinstance(req, dict) or not isinstance(req.get("cmd"), str):
-                    raise ValueError(_("expected {\"cmd\": ...}"))
-            except ValueError as e:
-                await _send(stream, {"ok": False, "error": f"bad request: {e}"})
-                return
-            try:
-                resp = {"ok": True, **await handler(req)}
-            except P2PDistError as e:
-                resp = {"ok": False, "error": str(e), "kind": type(e).__name__}
-            await _send(stream, resp)
+    """Answer one connection; a client that goes away early only ends its own connection."""
+    try:
+        async with stream:
+            with trio.move_on_after(CONNECTION_TIMEOUT_S):
+                await _answer(stream, handler)
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        return  # the client closed or reset before the answer: nothing to tell it
+
+
+async def _answer(stream: trio.abc.Stream, handler: Handler) -> None:
+    buf = b""
+    while b"\n" not in buf:
+        chunk = await stream.receive_some(4096)
+        if not chunk:
+            return
+        buf += chunk
+        if len(buf) > MAX_REQUEST:
+            await _send(stream, {"ok": False, "error": _(
+                "request too large (limit {limit} bytes)").format(limit=MAX_REQUEST)})
+            return
+    req = parse_request(buf.split(b"\n", 1)[0])
+    if isinstance(req, str):
+        await _send(stream, {"ok": False, "error": req})
+        return
+    try:
+        resp = {"ok": True, **await handler(req)}
+    except P2PDistError as e:
+        resp = {"ok": False, "error": str(e), "kind": type(e).__name__}
+    await _send(stream, resp)
+
+
+def parse_request(line: bytes) -> dict[str, Any] | str:
+    """The request of one line, or the reason it is refused (pure; the fuzz target's entry)."""
+    depth = max_depth = 0
+    for c in line:  # bound nesting before the recursive parser sees it
+        if c in b"[{":
+            depth += 1
+            max_depth = max(max_depth, depth)
+        elif c in b"]}":
+            depth -= 1
+    if max_depth > MAX_NESTING:
+        return _("bad request: nested deeper than {n}").format(n=MAX_NESTING)
+    try:
+        req = json.loads(line)
+    except (ValueError, RecursionError) as e:
+        return _("bad request: {err}").format(err=e)
+    if not isinstance(req, dict) or not isinstance(req.get("cmd"), str):
+        return _("bad request: expected {{\"cmd\": ...}}").format()
+    return req
 
 
 async def _send(stream: trio.abc.Stream, obj: dict[str, Any]) -> None:

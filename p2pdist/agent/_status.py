@@ -24,6 +24,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
             with contextlib.suppress(P2PDistError):
                 d["torrent"] = snapshot_json(agent.swarm.snapshot(key))
         d["wan"] = agent.wan_enabled.get(c)
+        d["stall"] = agent.stalls.get(c)
         channels[c] = d
     return {
         "node_id": agent.node_id,
@@ -37,6 +38,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
         "channels": channels,
         "neighbours": len(agent.neighbours),
         "last_errors": agent.last_errors[-5:],
+        "repair": agent.repairer.status() if hasattr(agent, "repairer") else {},
     }
 
 

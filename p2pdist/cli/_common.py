@@ -12,6 +12,7 @@ from keys import SigningKey, load_signing_key
 
 from ..errors import ConfigError
 from ..i18n import _
+from ..safe_read import read_bounded
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -50,14 +51,8 @@ def load_key(path: Path, passphrase_file: Path | None) -> SigningKey:
 
 
 def read_file(path: Path, what: str, limit: int) -> bytes:
-    """Read at most `limit` bytes (+1 to detect oversize, which the decoder then reports)."""
-    try:
-        with path.open("rb") as f:
-            return f.read(limit + 1)
-    except OSError as e:
-        raise ConfigError(
-            _("cannot read {what} {path}: {err}").format(what=what, path=path, err=e.strerror)
-        ) from e
+    """A file the technician named: a regular file (symlinks followed) of at most `limit`."""
+    return read_bounded(path, limit, what, follow_symlinks=True)
 
 
 def human_size(n: float) -> str:

@@ -29,6 +29,7 @@ from manifest import catalog_of
 from ..control import request
 from ..errors import ContentMismatchError
 from ..i18n import _
+from ..integrity import box_policy, expected_files, mark_damaged
 from ..store import Store
 from ._common import console, data_option, human_duration, human_size
 from ._labels import label
@@ -125,11 +126,13 @@ def verify(data: Path, as_json: bool) -> None:
             if v is None:
                 continue
             m = store.load_manifest(ch, v)
-            files = _present(store, ch, v)
+            files = expected_files(store, m, box_policy(data))
             task = bar.add_task(f"{ch} v{v}", total=sum(f.size for f in files))
             bad = store.verify_release(m, files, partial(_advance, bar, task))
             results[ch] = {"version": v, "files": len(files),
                            "bytes": sum(f.size for f in files), "bad": [f.path for f in bad]}
+            if bad:
+                mark_damaged(data, m, [f.path for f in bad])
     if as_json:
         _print_json({"channels": results, "ok": all(not r["bad"] for r in results.values())})
     else:
@@ -142,9 +145,9 @@ def verify(data: Path, as_json: bool) -> None:
     damaged = [p for r in results.values() for p in r["bad"]]
     if damaged:
         raise ContentMismatchError(
-            _("{n} file(s) differ from the signed manifest (e.g. {path}); the daemon fetches "
-              "them again after `p2pdist box run` restarts").format(n=len(damaged),
-                                                                     path=damaged[0]))
+            _("{n} file(s) are missing or differ from the signed manifest (e.g. {path}); a "
+              "running daemon fetches them again within a minute, or at its next start").format(
+                n=len(damaged), path=damaged[0]))
 
 
 def _advance(bar: Progress, task: TaskID, done: int, _total: int) -> None:

@@ -7,8 +7,9 @@ what it moves: the trust layer verifies every root and manifest afterwards.
 """
 
 from ._api import MAX_CHECKIN_BYTES, FeedInfo, Role
-from ._client import FeedClient
+from ._client import FeedClient, prove_identity
 from ._errors import BadResponseError, ResponseTooLargeError
+from ._prove import IdentityProofError, answer_challenge, new_nonce, verify_proof
 from ._server import FeedSource, serve_feed
 
 __all__ = [
@@ -17,7 +18,12 @@ __all__ = [
     "FeedClient",
     "FeedInfo",
     "FeedSource",
+    "IdentityProofError",
     "ResponseTooLargeError",
     "Role",
+    "answer_challenge",
+    "new_nonce",
+    "prove_identity",
     "serve_feed",
+    "verify_proof",
 ]

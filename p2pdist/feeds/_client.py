@@ -26,6 +26,7 @@ from ._api import (
 )
 from ._errors import BadResponseError
 from ._fetch import Fetcher
+from ._prove import MAX_PROOF_BYTES, PROVE_PATH, IdentityProofError, new_nonce, verify_proof
 
 
 class FeedClient:
@@ -100,6 +101,29 @@ class FeedClient:
             raise BadResponseError(
                 _("{url}: the info document is malformed ({reason})").format(url=url, reason=e)
             ) from e
+
+    async def prove(self, node_id: str) -> None:
+        """Challenge the node to prove it holds the identity key of `node_id` (fresh nonce).
+
+        Raises:
+            IdentityProofError: the node answered, but its proof is wrong or absent (404).
+            TransferError: as `Fetcher.fetch` raises it.
+        """
+        nonce = new_nonce()
+        result = await self._fetcher.fetch(
+            "GET", f"{PROVE_PATH}?nonce={nonce.hex()}", what=_("identity proof"),
+            max_bytes=MAX_PROOF_BYTES)
+        url = self._url(PROVE_PATH)
+        if result.status != 200:
+            raise IdentityProofError(
+                _("{url}: no identity proof (HTTP {status}); the neighbour cannot prove its node "
+                  "id").format(url=url, status=result.status))
+        try:
+            answer = parse_json_object(result.body)
+        except ValueError as e:
+            raise IdentityProofError(_("{url}: the identity proof is malformed ({reason})").format(
+                url=url, reason=e)) from e
+        verify_proof(node_id, nonce, answer, url)
 
     async def root(self, version: int) -> bytes | None:
         """Fetch the signed trust-root envelope of one version, unverified.
@@ -220,3 +244,14 @@ class FeedClient:
 
     def _url(self, path: str) -> str:
         return self._fetcher.url(path)
+
+
+async def prove_identity(url: str, node_id: str, *, timeout_s: float = 3) -> None:
+    """The one call the agent makes before a neighbour counts as proven (one attempt).
+
+    Raises:
+        IdentityProofError: the neighbour cannot prove `node_id`.
+        TransferError: it did not answer in time or as a feed.
+    """
+    async with FeedClient(url, timeout_s=timeout_s, retries=0) as client:
+        await client.prove(node_id)

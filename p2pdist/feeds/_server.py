@@ -30,7 +30,7 @@ from hypercorn.typing import (
 )
 from hypercorn.utils import wrap_app
 
-from keys import is_valid_channel
+from keys import SigningKey, is_valid_channel
 from p2pdist.errors import ConfigError
 from p2pdist.i18n import _
 
@@ -45,6 +45,7 @@ from ._api import (
     FeedInfo,
     dump_json,
 )
+from ._prove import PROVE_PATH, answer_challenge, nonce_param
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,9 @@ def _bytes_reply(data: bytes | None) -> _Reply:
 class FeedApp:
     """The ASGI application of the feed API (HTTP only; lifespan acknowledged, websockets shut)."""
 
-    def __init__(self, source: FeedSource) -> None:
+    def __init__(self, source: FeedSource, identity: SigningKey | None = None) -> None:
         self._source = source
+        self._identity = identity
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -196,6 +198,16 @@ class FeedApp:
             if channel is None:
                 return _Reply.error(HTTPStatus.BAD_REQUEST)
             return _bytes_reply(self._source.manifest(channel))
+        if path == PROVE_PATH:
+            if method != "GET":
+                return _Reply.error(HTTPStatus.METHOD_NOT_ALLOWED, "GET")
+            if self._identity is None:
+                return _Reply.error(HTTPStatus.NOT_FOUND)
+            nonce = nonce_param(scope["query_string"])
+            if nonce is None:
+                return _Reply.error(HTTPStatus.BAD_REQUEST)
+            return _Reply(200, dump_json(answer_challenge(self._identity, nonce)),
+                          "application/json")
         if path == CHECKINS_PATH:
             if method != "POST":
                 return _Reply.error(HTTPStatus.METHOD_NOT_ALLOWED, "POST")
@@ -295,6 +307,7 @@ async def serve_feed(
     bind: str,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    identity: SigningKey | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the feed API for `source` until cancelled or until `shutdown_trigger` returns.
@@ -303,6 +316,7 @@ async def serve_feed(
         source: what to serve.
         bind: ``IP:PORT`` to listen on; port 0 picks a free port.
         shutdown_trigger: when it returns, open requests get GRACEFUL_S seconds to finish.
+        identity: the node's identity key; with it, /prove answers challenges (see `_prove`).
         task_status: receives the bound port once the server accepts connections.
 
     Raises:
@@ -323,7 +337,7 @@ async def serve_feed(
             await nursery.start(
                 partial(
                     worker_serve,
-                    wrap_app(FeedApp(source), config.wsgi_max_body_size, "asgi"),
+                    wrap_app(FeedApp(source, identity), config.wsgi_max_body_size, "asgi"),
                     config,
                     sockets=Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[]),
                     shutdown_trigger=shutdown_trigger,

@@ -129,8 +129,17 @@ class TorrentNote:
     message: str
 
 
+@dataclass(frozen=True)
+class PeerBanned:
+    """A peer of this address sent data that failed a hash check (the swarm blocks the address)."""
+
+    key: str
+    ip: str
+
+
 Notice = (
-    Listening
+    PeerBanned
+    | Listening
     | ListenFailed
     | AlertsDropped
     | TorrentChanged
@@ -267,7 +276,8 @@ class AlertState:
         facts.peer_bans += 1
         ip, port = a.endpoint
         message = _("banned peer {ip}:{port}: it sent data that failed the hash check")
-        return [TorrentNote(facts.key, logging.WARNING, message.format(ip=ip, port=port))]
+        return [TorrentNote(facts.key, logging.WARNING, message.format(ip=ip, port=port)),
+                PeerBanned(facts.key, ip)]
 
     def _on_peer_disconnected(self, a: Any, facts: TorrentFacts) -> list[Notice]:
         ip, port = a.endpoint

@@ -67,6 +67,8 @@ class PeerClasses:
         info["ignore_unchoke_slots"] = True
         ses.set_peer_class(self._lan_class, info)
         self.wan_allowed = True
+        self.banned: list[str] = []
+        """Addresses blocked whatever else allows them (see `_bans`)."""
         self.install()
 
     def add_host(self, ip: IPAddress) -> None:
@@ -100,4 +102,6 @@ class PeerClasses:
             access.add_rule(*_ALL_V6, _BLOCKED)
             for first, last in self.lan.ranges():
                 access.add_rule(first, last, 0)
+        for ip in self.banned:
+            access.add_rule(ip, ip, _BLOCKED)
         self._ses.set_ip_filter(access)

@@ -20,6 +20,7 @@ from p2pdist.swarm._alerts import (
     Finished,
     ListenFailed,
     Listening,
+    PeerBanned,
     PeerLeft,
     ResumeData,
     ResumeFailed,
@@ -82,7 +83,9 @@ def test_hash_failures_and_bans() -> None:
     facts = state.track(H, "rel")
     for piece in range(3):
         assert state.dispatch(fake(lt.hash_failed_alert, handle=H, piece_index=piece)) == []
-    [note] = state.dispatch(fake(lt.peer_ban_alert, handle=H, endpoint=("127.0.0.9", 555)))
+    [note, banned] = state.dispatch(
+        fake(lt.peer_ban_alert, handle=H, endpoint=("127.0.0.9", 555)))
+    assert banned == PeerBanned("rel", "127.0.0.9")
     assert isinstance(note, TorrentNote) and note.level == logging.WARNING
     assert "127.0.0.9:555" in note.message
     assert (facts.hash_failures, facts.peer_bans) == (3, 1)

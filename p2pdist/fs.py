@@ -1,25 +1,38 @@
-"""File-system primitives the store is built from, each crash-safe and each turning `OSError`
-into the storage error family with a message a technician can act on.
+"""File-system primitives on the ground floor of p2pdist, each crash-safe and each turning
+`OSError` into the storage error family with a message a technician can act on.
 
-Nothing here knows about releases; `_store.py` composes these steps.
+Nothing here knows about releases; the store composes these steps, and every other module that
+writes a state file (`atomic_write`) or places a file (`place`) uses them from here.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import DiskFullError, StorageError, StoragePermissionError
-from ..i18n import _
-from ._layout import tmp_name
+from .errors import DiskFullError, StorageError, StoragePermissionError
+from .i18n import _
+
+TMP_PREFIX = ".p2pdist-tmp-"
+"""Temporary files start with this; the store's sweep removes leftovers after a crash."""
 
 COPY_CHUNK = 1024 * 1024
 _FULL = {errno.ENOSPC, errno.EDQUOT}
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def tmp_name(name: str) -> str:
+    """A short, fixed temporary name for `name` in the same folder.
+
+    Fixed, so a retry after a crash reuses (and so cleans up) the same name; short, so a
+    255-byte Chinese file name still fits.
+    """
+    return TMP_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def human_size(n: float) -> str:
@@ -204,3 +217,22 @@ def remove_tree(root: Path) -> int:
                 sub.rmdir()
     root.rmdir()
     return freed
+
+
+__all__ = [
+    "COPY_CHUNK",
+    "TMP_PREFIX",
+    "allocated",
+    "atomic_symlink",
+    "atomic_write",
+    "free_bytes",
+    "fsync_dir",
+    "human_size",
+    "place",
+    "remove_tree",
+    "same_device",
+    "storage_error",
+    "tmp_name",
+    "translated",
+    "unlink_counting",
+]
