@@ -25,7 +25,7 @@ from keys import P2PDistError, TrustError
 from manifest import VerifiedRelease, verify_manifest_with
 
 from ..boxstate import BoxState
-from ..checkin import CheckinQueue
+from ..checkin import CheckinQueue, ServiceLog
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..errors import ConfigError, first_known_error
@@ -34,6 +34,7 @@ from ..fetch import FetchPhase, fetch_release, release_key
 from ..seeding import seed_active
 from ..store import Store
 from ..swarm import PeerSource, Swarm, SwarmConfig
+from ..web import Library, serve_library
 from ._checkins import checkin_loop
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
@@ -99,6 +100,7 @@ class BoxAgent:
         # box; peer exchange would hand every box the WAN addresses and undo the election.
         self.pex = config.site_mode == "own-link"
         self.feed_port = 0
+        self.web_port = 0
         self.started_at = clock()
         self.neighbours: dict[str, LanPeer] = {}
         self.penalties: dict[str, float] = {}
@@ -115,6 +117,7 @@ class BoxAgent:
         self.activated = trio.Event()
         self.identity = self.state.identity()
         self.outbox = CheckinQueue(data_dir / "state")
+        self.service = ServiceLog(data_dir / "state", clock=clock)
         self._stalled: dict[str, bool] = {}
 
     # Lifecycle.
@@ -133,6 +136,10 @@ class BoxAgent:
             self.feed_port = await nursery.start(serve_feed, source, self.config.feed)
             await nursery.start(serve_control, socket_path(self.data_dir),
                                 partial(handle_control, self))
+            if self.config.web:
+                self.web_port = await nursery.start(
+                    serve_library, Library(self.store, self.config.channels), self.service,
+                    self.config.web)
             if self.config.mdns:
                 await self._start_discovery(nursery)
             if self.config.neighbours:

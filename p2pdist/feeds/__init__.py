@@ -9,7 +9,7 @@ what it moves: the trust layer verifies every root and manifest afterwards.
 from ._api import MAX_CHECKIN_BYTES, FeedInfo, Role
 from ._client import FeedClient
 from ._errors import BadResponseError, ResponseTooLargeError
-from ._server import FeedSource, serve_feed
+from ._server import FeedSource, serve_asgi, serve_feed
 
 __all__ = [
     "MAX_CHECKIN_BYTES",
@@ -19,5 +19,6 @@ __all__ = [
     "FeedSource",
     "ResponseTooLargeError",
     "Role",
+    "serve_asgi",
     "serve_feed",
 ]
