@@ -1,4 +1,5 @@
-"""`seeder status`'s data: the rollout summary over a seeder's data directory (read only)."""
+"""`seeder status`'s and the dashboard's data: the rollout summary, the service data and the
+demand over a seeder's data directory (read only)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from p2pdist.store import Store
+from p2pdist.web import Library
 
 from ._db import CheckinDB, db_path
 from ._rollout import summarize
+from ._service_data import service_report
 
 TOP_TITLES = 10
 
@@ -38,6 +41,11 @@ def rollout_report(data: Path, *, channels: tuple[str, ...] | None,
                            site_plays=db.site_plays(), now=now,
                            stale_after_s=stale_hours * 3600)
         report["checkins"] = db.checkin_count()
+        snap = Library(store, names).snapshot()
+        themes = {t.name: t.entry.themes for t in snap.titles.values()}
+        report["service"] = service_report(
+            db.boxes(), plays=db.plays_by_box(), days=db.days_by_box(),
+            requests=db.requests_by_box(), themes_of=themes)
         return report
     finally:
         db.close()

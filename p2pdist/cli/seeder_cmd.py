@@ -49,7 +49,7 @@ def run(config_path: Path, as_json: bool, log_level: str) -> None:
             await nursery.start(service.run)
             ready = {"event": "ready", "node_id": service.node_id,
                      "swarm_port": service.swarm.listen_port, "feed_port": service.feed_port,
-                     "metrics_port": service.metrics_port}
+                     "metrics_port": service.metrics_port, "web_port": service.web_port}
             if as_json:
                 click.echo(json.dumps(ready))
             else:
@@ -165,9 +165,12 @@ def _print_report(report: dict[str, Any], show_boxes: bool) -> None:
               help="Prometheus metrics address (\"\" for none).")
 @click.option("--poll", "poll_interval_s", type=click.IntRange(1), default=60, show_default=True,
               help="Seconds between polls of upstream.")
+@click.option("--web", default="", help="Serve the operator's dashboard on HOST:PORT.")
+@click.option("--forward-to", "forward_to", default=None,
+              help="Pass check-ins up to this parent seeder's feed URL.")
 def init(out: Path, data: str, root: Path, channels: tuple[str, ...], origin: bool,
          upstream: tuple[str, ...], listen: str, feed: str, metrics: str,
-         poll_interval_s: int) -> None:
+         poll_interval_s: int, web: str, forward_to: str | None) -> None:
     """Write a commented seeder.toml (checked like `seeder run` would)."""
     from seeder import load_config, render_template
 
@@ -175,7 +178,8 @@ def init(out: Path, data: str, root: Path, channels: tuple[str, ...], origin: bo
         raise ConfigError(_("{path} already exists; refusing to overwrite it").format(path=out))
     text = render_template(data=str(Path(data).resolve()), root=str(root.resolve()),
                            channels=channels, origin=origin, upstream=upstream, listen=listen,
-                           feed=feed, metrics=metrics, poll_interval_s=poll_interval_s)
+                           feed=feed, metrics=metrics, poll_interval_s=poll_interval_s,
+                           web=web, forward_to=forward_to)
     out.write_text(text, encoding="utf-8")
     try:
         load_config(out)

@@ -14,7 +14,7 @@ import trio
 from ..checkin import ServiceLog
 from ..errors import ConfigError
 from ..feeds import serve_asgi
-from ._app import LibraryApp, pick_language
+from ._app import LibraryApp, pick_language, static_file
 from ._content import parse_range
 from ._library import Library, Snapshot, Title, title_id
 
@@ -37,4 +37,4 @@ async def serve_library(library: Library, service: ServiceLog, bind: str, *,
 
 
 __all__ = ["Library", "LibraryApp", "Snapshot", "Title", "parse_range", "pick_language",
-           "serve_library", "title_id"]
+           "serve_library", "static_file", "title_id"]

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from importlib import resources
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -69,6 +69,13 @@ def pick_language(accept: str | None) -> str:
         if tag.startswith("en"):
             return "en"
     return "zh_CN"
+
+
+def static_file(name: str) -> tuple[bytes, str] | None:
+    """One of the shipped assets (bytes, content type), or None: a fixed list, no paths."""
+    if name not in _STATIC:
+        return None
+    return resources.files(__package__).joinpath("static", name).read_bytes(), _STATIC[name]
 
 
 class TokenBucket:
@@ -126,8 +133,6 @@ class LibraryApp:
         self.service = service
         self.clock = clock
         self.bucket = TokenBucket(REQUEST_BURST, REQUEST_REFILL_S, clock())
-        self.static = {name: resources.files(__package__).joinpath("static", name).read_bytes()
-                       for name in _STATIC}
         self.app = Starlette(routes=[
             Route("/", self.home),
             Route("/t/{id}", self.title),
@@ -249,8 +254,7 @@ class LibraryApp:
         return JSONResponse({"counted": True})
 
     async def static_file(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in _STATIC:
+        found = static_file(request.path_params["name"])
+        if found is None:
             return JSONResponse({"error": "Not Found"}, status_code=404)
-        return Response(self.static[name], media_type=_STATIC[name],
-                        headers={"cache-control": "max-age=86400"})
+        return Response(found[0], media_type=found[1], headers={"cache-control": "max-age=3600"})
