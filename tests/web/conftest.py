@@ -35,3 +35,31 @@ def library_box(web_world: World, daemons: Daemons, tmp_path: Path) -> str:
     _child, ready = daemons.start("box", "run", "--data", data, "--json", name="box")
     assert ready["web_port"], ready
     return f"http://127.0.0.1:{ready['web_port']}"
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's headless chromium driven by selenium (never a downloaded browser)."""
+    import shutil
+
+    chromium = shutil.which("chromium")
+    driver_bin = shutil.which("chromedriver")
+    if chromium is None or driver_bin is None:
+        pytest.skip("Debian's chromium and chromium-driver are not installed "
+                    "(apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--autoplay-policy=no-user-gesture-required", "--lang=zh-CN",
+                "--no-first-run", "--disable-background-networking"):
+        opts.add_argument(arg)
+    opts.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    driver = webdriver.Chrome(service=Service(driver_bin), options=opts)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
