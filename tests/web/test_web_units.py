@@ -62,6 +62,7 @@ def test_counts_leave_the_log_exactly_once_even_after_a_crash(tmp_path: Path) ->
     log.record_play("过年好")
     log.record_request("wish:多放戏曲")
     seq, env = log.seal(_build(key, 7))
+    assert seq == 7
     c = verify_checkin(env).checkin
     assert dict(c.plays) == {"过年好": 2} and dict(c.requests) == {"wish:多放戏曲": 1}
     assert dict(c.days) == {"2027-01-15": 2} and c.clock_trusted
@@ -72,7 +73,7 @@ def test_counts_leave_the_log_exactly_once_even_after_a_crash(tmp_path: Path) ->
     assert again.pending() == ServiceReport()  # and the counts are not counted twice
     again.sealed_done(7)
     assert again.sealed() == []
-    seq, env = again.seal(_build(key, 8))
+    _seq, env = again.seal(_build(key, 8))
     assert dict(verify_checkin(env).checkin.plays) == {}
 
 
