@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from p2pdist.store import Store
-from p2pdist.web import Library
 
 from ._db import CheckinDB, db_path
 from ._rollout import summarize
@@ -41,11 +40,21 @@ def rollout_report(data: Path, *, channels: tuple[str, ...] | None,
                            site_plays=db.site_plays(), now=now,
                            stale_after_s=stale_hours * 3600)
         report["checkins"] = db.checkin_count()
-        snap = Library(store, names).snapshot()
-        themes = {t.name: t.entry.themes for t in snap.titles.values()}
         report["service"] = service_report(
             db.boxes(), plays=db.plays_by_box(), days=db.days_by_box(),
-            requests=db.requests_by_box(), themes_of=themes)
+            requests=db.requests_by_box(), themes_of=catalog_themes(store, names))
         return report
     finally:
         db.close()
+
+
+def catalog_themes(store: Store, channels: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Per title, its themes, from the newest manifest recorded for each channel (a seeder
+    still fetching a release, or one that only collects check-ins, knows the catalog too)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for c in channels:
+        versions = store.releases(c)
+        if versions:
+            for f in store.load_manifest(c, versions[-1]).files:
+                out.setdefault(f.title, f.themes)
+    return out
