@@ -148,3 +148,23 @@ def test_static_assets_ship_in_the_package(library_box: str) -> None:
         status, _h, body = http(f"{library_box}/static/{name}")
         assert status == 200 and body
         assert body == (Path(__file__).parents[2] / "p2pdist/web/static" / name).read_bytes()
+
+
+def test_an_update_mid_play_does_not_break_the_answer_being_read(
+        library_box: str, web_world: World, tmp_path: Path) -> None:
+    import urllib.request
+
+    from webworld import BIG_SIZE, BIG_TITLE
+
+    big = next(t for t in get_json(f"{library_box}/api/library")["titles"].values()
+               if t["title"] == BIG_TITLE)
+    url = f"{library_box}{big['media']}"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        head = r.read(1 << 20)
+        web_world.publish(tmp_path / "box", version=2)  # activates v2 under the reader
+        assert get_json(f"{library_box}/api/library")["releases"][0]["version"] == 2
+        rest = r.read()
+    assert head + rest == b"1" * BIG_SIZE
+    status, _h, body = http(url, headers={"Range": "bytes=0-9"})
+    assert (status, body) == (206, b"2" * 10)  # the next request reads the new release
+    assert get_json(f"{library_box}/api/library")["titles"][big["id"]]["version"] == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +32,11 @@ CLIP_PATH = "电影/样片/测试短片.webm"
 CLIP_TITLE = "测试短片"
 CLIP_THEME = "样片"
 BUNDLE = 1_000_000
+BIG_PATH = "电影/样片/长片.webm"
+BIG_TITLE = "长片"
+BIG_SIZE = 48 * 1024 * 1024
+"""Larger than every socket buffer between the box and the test, so an answer is still being
+read from the file when the test swaps the release under it."""
 
 
 def run_cli(*args: str | Path) -> str:
@@ -45,10 +51,15 @@ class World:
     root: Path
     content: Path
     manifest: Path
+    content2: Path
+    manifest2: Path
+    """v2: the same catalog, the long film's bytes changed."""
     channel: str = CHANNEL
 
-    def publish(self, data: Path) -> None:
-        run_cli("release", "publish", self.manifest, "--content", self.content, "--to", data,
+    def publish(self, data: Path, version: int = 1) -> None:
+        manifest, content = ((self.manifest, self.content) if version == 1
+                             else (self.manifest2, self.content2))
+        run_cli("release", "publish", manifest, "--content", content, "--to", data,
                 "--root", self.root)
 
 
@@ -66,13 +77,20 @@ def build_world(d: Path) -> World:
     (content / CLIP_PATH).parent.mkdir(parents=True)
     (content / CLIP_PATH).write_bytes(CLIP.read_bytes())
     with (content / "catalog.toml").open("a", encoding="utf-8") as f:
-        f.write(f'\n[[file]]\npath = "{CLIP_PATH}"\nkind = "film"\nthemes = ["{CLIP_THEME}"]\n'
-                f'title = "{CLIP_TITLE}"\nduration = 2\n')
-    manifest = d / "m1"
-    run_cli("release", "build", content, "--channel", CHANNEL, "--version", "1",
-            "--catalog", content / "catalog.toml", "--out", manifest)
-    run_cli("release", "sign", manifest, "--key", d / "release")
-    return World(d, d / "root.v1", content, manifest)
+        for path, title, duration in ((CLIP_PATH, CLIP_TITLE, 2), (BIG_PATH, BIG_TITLE, 5400)):
+            f.write(f'\n[[file]]\npath = "{path}"\nkind = "film"\nthemes = ["{CLIP_THEME}"]\n'
+                    f'title = "{title}"\nduration = {duration}\n')
+    content2 = d / "content2"
+    shutil.copytree(content, content2)
+    (content / BIG_PATH).write_bytes(b"1" * BIG_SIZE)
+    (content2 / BIG_PATH).write_bytes(b"2" * BIG_SIZE)
+    manifests = []
+    for v, c in ((1, content), (2, content2)):
+        manifests.append(d / f"m{v}")
+        run_cli("release", "build", c, "--channel", CHANNEL, "--version", str(v),
+                "--catalog", c / "catalog.toml", "--out", manifests[-1])
+        run_cli("release", "sign", manifests[-1], "--key", d / "release")
+    return World(d, d / "root.v1", content, manifests[0], content2, manifests[1])
 
 
 def http(url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
