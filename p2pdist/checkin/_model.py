@@ -378,17 +378,21 @@ def make_checkin(
     days_in = {d: n for d, n in (days or {}).items() if _DAY.fullmatch(d)}
     asked = sorted(((k, n) for k, n in (requests or {}).items()
                     if len(k) <= MAX_REQUEST_KEY and k.partition(":")[0] in REQUEST_KINDS),
-                   key=lambda kv: (-kv[1], kv[0]))
+                   key=lambda kv: (-kv[1], kv[0]))[:MAX_REQUESTS]
 
     def signed() -> bytes:
         checkin = Checkin(key.public.raw, seq, sent, site, channels, free_disk, dict(ranked),
                           window, dict(sorted(days_in.items())[-MAX_DAYS:]),
-                          dict(asked[:MAX_REQUESTS]), clock_trusted)
+                          dict(asked), clock_trusted)
         return Envelope(checkin.encode_body()).sign(key).encode()
 
     data = signed()
-    while len(data) > MAX_CHECKIN_BYTES and ranked:
-        ranked = ranked[: len(ranked) // 2]
+    while len(data) > MAX_CHECKIN_BYTES and (ranked or asked):
+        # the most played titles and the most asked-for requests are the ones kept
+        if len(ranked) >= len(asked):
+            ranked = ranked[: len(ranked) // 2]
+        else:
+            asked = asked[: len(asked) // 2]
         data = signed()
     try:
         verify_checkin(data)  # the builder and the parser agree, by construction

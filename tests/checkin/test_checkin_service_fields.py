@@ -57,3 +57,12 @@ def test_the_builder_drops_request_keys_it_cannot_report() -> None:
     c = verify_checkin(checkin(KEY, requests={"url:x": 1, "wish:" + "x" * 500: 1,
                                               "kind:film": 3})).checkin
     assert dict(c.requests) == {"kind:film": 3}
+
+
+def test_a_full_check_in_keeps_the_most_played_and_most_asked() -> None:
+    plays = {f"节目{i:03d}" + "长" * 150: i for i in range(256)}
+    requests = {"wish:" + f"{i:03d}" + "愿" * 150: i + 1 for i in range(64)}
+    c = verify_checkin(checkin(KEY, plays=plays, requests=requests)).checkin
+    assert c.plays and c.requests
+    assert max(requests.values()) in c.requests.values()
+    assert max(plays.values()) in c.plays.values()
