@@ -26,6 +26,7 @@ from ..demo import CHANNEL, DemoSwarm, Links, fresh_dir
 from ..errors import TransferError
 from ..i18n import _
 from ..sample import parse_size
+from ..web import add_sample_clip
 from ._common import console, human_size
 
 MARKER = ".p2pdist-demo"
@@ -63,6 +64,7 @@ def prepare_release(out: Path, size: str) -> Path:
     console.print(_("trust root v1: 2 of 2 root keys; the release key may sign national/..."))
     content = out / "bundle"
     _cli("sample", content, "--size", size)
+    add_sample_clip(content)  # one real clip, so the library plays something
     mf = out / "release.v1.manifest"
     _cli("release", "build", content, "--channel", CHANNEL, "--version", "1", "--catalog",
          content / "catalog.toml", "--expires", "90", "--out", mf)

@@ -8,6 +8,8 @@ next to the feed in the agent's nursery.
 from __future__ import annotations
 
 import logging
+from importlib import resources
+from pathlib import Path
 
 import trio
 
@@ -19,6 +21,21 @@ from ._content import parse_range
 from ._library import Library, Snapshot, Title, title_id
 
 log = logging.getLogger(__name__)
+
+
+SAMPLE_CLIP = "电影/样片/测试短片.webm"
+
+
+def add_sample_clip(bundle: Path) -> None:
+    """Add a real, playable two-second clip (VP8/Opus test pattern, 15 KB) to a sample bundle
+    and its catalog.toml: the sample's films are random bytes, and the demo's library should
+    play something."""
+    target = bundle / SAMPLE_CLIP
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(resources.files(__package__).joinpath("sample", "clip.webm").read_bytes())
+    with (bundle / "catalog.toml").open("a", encoding="utf-8") as f:
+        f.write(f'\n[[file]]\npath = "{SAMPLE_CLIP}"\nkind = "film"\nthemes = ["样片"]\n'
+                'title = "测试短片"\nduration = 2\n')
 
 
 async def serve_library(library: Library, service: ServiceLog, bind: str, *,
@@ -36,5 +53,16 @@ async def serve_library(library: Library, service: ServiceLog, bind: str, *,
         task_status.started(0)
 
 
-__all__ = ["Library", "LibraryApp", "Snapshot", "Title", "parse_range", "pick_language",
-           "serve_library", "static_file", "title_id"]
+__all__ = [
+    "SAMPLE_CLIP",
+    "Library",
+    "LibraryApp",
+    "Snapshot",
+    "Title",
+    "add_sample_clip",
+    "parse_range",
+    "pick_language",
+    "serve_library",
+    "static_file",
+    "title_id",
+]

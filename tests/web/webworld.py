@@ -1,9 +1,9 @@
 """The station's web tests' world: a signed release with a real, playable clip, boxes and
 seeders as real daemons (`p2pdist box run`, `p2pdist seeder run`) on loopback.
 
-The sample bundle's films are random bytes (right sizes, not playable); the world adds one real
-two-second WebM clip (``clip.webm``, 15 KB, made with ffmpeg's test source) as a film of its own
-theme, so a browser can play it.
+The sample bundle's films are random bytes (right sizes, not playable); the world adds, as the
+demo does, one real two-second WebM clip (`p2pdist.web.add_sample_clip`, 15 KB, made with
+ffmpeg's test source) as a film of its own theme, so a browser can play it.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from click.testing import CliRunner
 
 from p2pdist.childproc import Child, stop_all
 from p2pdist.cli import cli
+from p2pdist.web import add_sample_clip
 
 TAG = secrets.token_hex(4)
 CHANNEL = f"national/web-{TAG}"
-CLIP = Path(__file__).with_name("clip.webm")
-CLIP_PATH = "电影/样片/测试短片.webm"
+CLIP = Path(__file__).parents[2] / "p2pdist" / "web" / "sample" / "clip.webm"
 CLIP_TITLE = "测试短片"
 CLIP_THEME = "样片"
 BUNDLE = 1_000_000
@@ -74,12 +74,10 @@ def build_world(d: Path) -> World:
     run_cli("keys", "root", "sign", d / "root.v1", "--key", d / "root")
     content = d / "content"
     write_sample(content, BUNDLE, seed=5)
-    (content / CLIP_PATH).parent.mkdir(parents=True)
-    (content / CLIP_PATH).write_bytes(CLIP.read_bytes())
+    add_sample_clip(content)
     with (content / "catalog.toml").open("a", encoding="utf-8") as f:
-        for path, title, duration in ((CLIP_PATH, CLIP_TITLE, 2), (BIG_PATH, BIG_TITLE, 5400)):
-            f.write(f'\n[[file]]\npath = "{path}"\nkind = "film"\nthemes = ["{CLIP_THEME}"]\n'
-                    f'title = "{title}"\nduration = {duration}\n')
+        f.write(f'\n[[file]]\npath = "{BIG_PATH}"\nkind = "film"\nthemes = ["{CLIP_THEME}"]\n'
+                f'title = "{BIG_TITLE}"\nduration = 5400\n')
     content2 = d / "content2"
     shutil.copytree(content, content2)
     (content / BIG_PATH).write_bytes(b"1" * BIG_SIZE)
