@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from p2pdist.i18n import _, language
-from p2pdist.web import pick_language, static_file
+from p2pdist.web import CSP, pick_language, static_file
 
 from ._report import rollout_report
 
@@ -90,7 +90,8 @@ class DashboardApp:
         lang = pick_language(request.headers.get("accept-language"))
         with language([lang]):
             html = render(report, "zh-CN" if lang == "zh_CN" else "en")
-        return HTMLResponse(html, headers={"content-language": lang, "vary": "accept-language"})
+        return HTMLResponse(html, headers={"content-language": lang, "vary": "accept-language",
+                                           "content-security-policy": CSP})
 
 
 def boxes_rows(r: dict[str, Any]) -> list[list[Any]]:

@@ -16,7 +16,7 @@ import trio
 from ..checkin import ServiceLog
 from ..errors import ConfigError
 from ..feeds import serve_asgi
-from ._app import LibraryApp, pick_language, static_file
+from ._app import CSP, LibraryApp, pick_language, static_file
 from ._content import parse_range
 from ._library import Library, Snapshot, Title, title_id
 
@@ -54,6 +54,7 @@ async def serve_library(library: Library, service: ServiceLog, bind: str, *,
 
 
 __all__ = [
+    "CSP",
     "SAMPLE_CLIP",
     "Library",
     "LibraryApp",

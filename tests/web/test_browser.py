@@ -57,6 +57,9 @@ def test_the_library_lists_every_title_under_its_theme_and_a_film_plays(
     first = wait_for(playing, 20, "playback")
     wait_for(lambda: (playing() or 0) > first, 20, "currentTime advancing")
     browser.save_screenshot(str(shots(tmp_path) / "library-phone-title.png"))
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name);")
+    assert loaded and all(u.startswith(library_box) for u in loaded), loaded  # no CDN
     # the page's beacon counted the play
     wait_for(lambda: get_json(f"{library_box}/api/service")["plays"].get(CLIP_TITLE) == 1, 10,
              "the play counted")
