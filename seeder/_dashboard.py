@@ -25,7 +25,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-import trio
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -58,7 +58,7 @@ class DashboardApp:
         await self.app(scope, receive, send)
 
     async def _report(self) -> dict[str, Any]:
-        return await trio.to_thread.run_sync(self.report, time.time())
+        return await anyio.to_thread.run_sync(self.report, time.time())
 
     def api(self, view: str) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
