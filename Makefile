@@ -23,10 +23,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-# bench: release-build throughput, then the update-time benchmark on a network-namespace
+# bench: release-build throughput, the scale benchmark (1, 5, 10 GB on disk under /var/tmp;
+# ~30 min), then the update-time benchmark on a network-namespace
 # testbed (root or `unshare -Urnm`, see bench/README.md; ~12 min) and its flow model.
 bench: $(STAMP)
 	$(BIN)/python bench/release_build.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/update_time.py
 	$(BIN)/python bench/model.py --compare bench/results/update_time.json --province
 

@@ -23,12 +23,12 @@ from keys import (
     parse_root_envelope,
     save_keypair,
     verify_pinned_root,
-    walk_root_chain,
 )
 
 from .errors import ConfigError, CorruptStateError
+from .fs import atomic_write
 from .i18n import _
-from .store._fs import atomic_write
+from .trust import TrustState
 
 _ROOT_FILE = re.compile(r"root\.v(\d+)")
 
@@ -119,12 +119,18 @@ class BoxState:
     def accept_roots(self, newer: Sequence[bytes], now: int) -> Root:
         """Verify rotations that follow the newest stored root, store them, return the newest.
 
+        Idempotent: versions already stored, and duplicates within `newer`, are skipped.
+
         Raises:
             TrustError: a rotation does not verify (nothing is stored).
         """
         chain = self.chain()
-        root = walk_root_chain(verify_pinned_root(chain[0]), [*chain[1:], *newer], now)
-        for data in newer:
+        held = self.root_files()[-1][0]
+        # Walk from the pinned root through the stored chain and the offer in one pass (stored
+        # intermediates may have expired, as in TUF); store only what is new.
+        trust = TrustState([chain[0]], verify_pinned_root(chain[0]))
+        for data in trust.update_roots([*chain[1:], *newer], now):
             version = parse_root_envelope(data)[1].version
-            atomic_write(self.roots_dir / f"root.v{version}", data)
-        return root
+            if version > held:
+                atomic_write(self.roots_dir / f"root.v{version}", data)
+        return trust.root

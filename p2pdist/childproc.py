@@ -56,6 +56,7 @@ class Child:
         self._events: queue.Queue[Event | None] = queue.Queue()
         self.events: list[Event] = []
         self._stderr: list[str] = []
+        self.tracebacks = 0  # lines of its stderr that start a traceback, over its life
         prefix = list(command) if command is not None else [sys.executable, "-m", "p2pdist"]
         out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -100,7 +101,9 @@ class Child:
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
         for raw in self.proc.stderr:
-            self._stderr.append(raw.decode("utf-8", "replace").rstrip())
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.tracebacks += "Traceback" in line
+            self._stderr.append(line)
             del self._stderr[:-50]
 
     @property

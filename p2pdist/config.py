@@ -17,9 +17,9 @@ from typing import Any
 from keys import is_valid_channel
 
 from .errors import ConfigError
+from .fs import atomic_write
 from .i18n import _
 from .store import Policy
-from .store._fs import atomic_write
 from .swarm import WanSchedule
 
 CONFIG_NAME = "box.toml"
@@ -54,6 +54,8 @@ class BoxConfig:
     mdns_interfaces: tuple[str, ...] = ()
     poll_interval_s: float = 300.0
     utp: bool = False
+    stall_s: float = 60.0
+    """Seconds without payload, pieces missing, before a download tries every other source."""
     web: str = f"0.0.0.0:{WEB_PORT}"
     """The station's library web, HOST:PORT ("" for none)."""
 
@@ -89,6 +91,8 @@ class BoxConfig:
                               .format(value=self.web))
         if not self.poll_interval_s >= 1:  # also refuses NaN
             raise ConfigError(_("poll_interval_s must be at least 1 second"))
+        if not self.stall_s >= 1:
+            raise ConfigError(_("stall_s must be at least 1 second"))
         try:
             self.wan_schedule()
         except ConfigError as e:

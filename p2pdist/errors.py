@@ -36,6 +36,18 @@ class ContentMismatchError(TrustError):
     """A file's bytes do not match the SHA-256 the signed manifest gives for it."""
 
 
+class TorrentRefusedError(TrustError):
+    """A signed release whose torrent libtorrent refuses to load: the release is rejected."""
+
+
+class WrongChannelError(TrustError):
+    """A source offered, for one channel, a manifest of another channel."""
+
+
+class StallError(TransferError):
+    """No payload arrived for the stall timeout while pieces were still missing."""
+
+
 class StorageError(P2PDistError):
     """The box's data directory cannot be used as needed."""
 
@@ -75,8 +87,11 @@ __all__ = [
     "NetworkError",
     "P2PDistError",
     "PeerError",
+    "StallError",
     "StorageError",
     "StoragePermissionError",
+    "TorrentRefusedError",
     "TransferError",
+    "WrongChannelError",
     "first_known_error",
 ]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
+from .i18n import _
 from .store import Store
 from .swarm import Swarm
+
+log = logging.getLogger(__name__)
 
 
 async def seed_active(swarm: Swarm, store: Store, skip: set[str] | None = None, *,
@@ -24,8 +29,13 @@ async def seed_active(swarm: Swarm, store: Store, skip: set[str] | None = None, 
         present = {f.path for f in m.files
                    if (store.release_dir(channel, version) / f.path).is_file()}
         complete = len(present) == len(m.files)
-        await swarm.add_torrent(m.torrent_name, m.torrent, store.save_path(channel, version),
-                                wanted_paths=None if complete else present, seed_mode=complete,
-                                pex=pex)
+        try:
+            await swarm.add_torrent(m.torrent_name, m.torrent, store.save_path(channel, version),
+                                    wanted_paths=None if complete else present,
+                                    seed_mode=complete, pex=pex)
+        except ValueError as e:  # libtorrent refuses it: keep the rest of the box running
+            log.warning(_("{channel} v{v} is not seeded: {err}").format(
+                channel=channel, v=version, err=e))
+            continue
         keys.append(m.torrent_name)
     return keys

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keys import MAX_ROOT_BYTES, parse_root_envelope
-from manifest import MAX_ENVELOPE_BYTES, verify_manifest_with
+from manifest import MAX_ENVELOPE_BYTES
 
 from .boxstate import BoxState, root_file_version
 from .errors import ConfigError, StorageError
+from .fs import atomic_write, place
 from .i18n import _
 from .install import InstallReport, install_from_folder
 from .store import Store
-from .store._fs import atomic_write, place
+from .trust import floors, verify_release_for
 
 EXPORT_DIR = "p2pdist-export"
 Progress = Callable[[int, int], None]
@@ -100,11 +101,23 @@ def find_export(path: Path) -> Path:
                         "{name}/releases)").format(path=path, name=EXPORT_DIR))
 
 
+class NotFollowed(str):
+    """The skip reason of a release whose channel the box does not follow."""
+
+
+def _refused(channel: str, version: int) -> NotFollowed:
+    return NotFollowed(_("{channel} v{v}: this box does not follow the channel; not imported "
+                         "(add it with `p2pdist import --follow`)").format(channel=channel,
+                                                                           v=version))
+
+
 def import_releases(store: Store, state: BoxState, path: Path, *, now: int | None = None,
-                    progress: Progress | None = None) -> list[InstallReport | str]:
+                    progress: Progress | None = None, followed: frozenset[str] | None = None,
+                    ) -> list[InstallReport | str]:
     """Verify and install every release of an export; return a report or a skip reason each.
 
     The box's own pinned root is the anchor: exported roots are only used as rotations after it.
+    With `followed`, a release of any other channel is refused (a skip reason naming it).
 
     Raises:
         TrustError: a root rotation or a manifest does not verify (nothing of it is installed).
@@ -113,19 +126,18 @@ def import_releases(store: Store, state: BoxState, path: Path, *, now: int | Non
     """
     now = int(time.time()) if now is None else now
     export = find_export(path)
-    have = state.trusted_root(0).version
-    newer = []
     found = [(v, p) for p in (export / "roots").iterdir()
              if (v := root_file_version(p.name)) is not None]
-    for _v, p in sorted(found):
-        data = p.read_bytes()[: MAX_ROOT_BYTES + 1]
-        if parse_root_envelope(data)[1].version > have:
-            newer.append(data)
-    root = state.accept_roots(newer, now) if newer else state.trusted_root(now)
+    newer = [p.read_bytes()[: MAX_ROOT_BYTES + 1] for _v, p in sorted(found)]
+    root = state.accept_roots(newer, now)  # idempotent: roots already held are skipped
     out: list[InstallReport | str] = []
     for mf in sorted((export / "releases").rglob("v*.manifest")):
         blob = mf.read_bytes()[: MAX_ENVELOPE_BYTES + 1]
-        vr = verify_manifest_with(blob, root, store.active_version, now)
+        vr = verify_release_for(
+            blob, root, floors(root, store.active_version, store.manifest_envelope), now)
+        if followed is not None and vr.manifest.channel not in followed:
+            out.append(_refused(vr.manifest.channel, vr.manifest.version))
+            continue
         if not vr.is_new:
             out.append(_("{channel} v{v}: already active").format(
                 channel=vr.manifest.channel, v=vr.manifest.version))

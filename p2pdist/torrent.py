@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._libtorrent import lt
+from .errors import TorrentRefusedError
+from .i18n import _
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,21 @@ def torrent_files(torrent: bytes) -> tuple[str, list[TorrentFile]]:
         out.append(TorrentFile(rel, fs.file_size(i), fs.root(i).to_bytes()))
     return ti.name(), out
 
+
+
+def check_loadable(torrent: bytes) -> None:
+    """Refuse a torrent libtorrent will not load, before it reaches `add_torrent`.
+
+    A release is signed over its torrent, so a signature proves nothing about whether
+    libtorrent accepts it (e.g. "v1 and v2 file metadata does not match"); checking here turns
+    what would fail at every start into a rejection of that one release.
+
+    Raises:
+        TorrentRefusedError: libtorrent's parser refused it (its reason is in the message).
+    """
+    try:
+        lt.load_torrent_buffer(torrent)
+    except Exception as e:  # libtorrent raises RuntimeError / ValueError / SystemError
+        raise TorrentRefusedError(
+            _("libtorrent refuses the release's torrent: {reason}").format(reason=e)
+        ) from e

@@ -50,6 +50,8 @@ class SeederConfig:
     behind a thin link sends ~1.0 copies instead of ~1.4 (NOTES-testbed)."""
     dht_nodes: tuple[tuple[str, int], ...] = ()
     stale_hours: float = 24.0
+    keep_previous_s: float = 600.0
+    """After a new release, the previous one stays seeded this long (0: dropped at once)."""
     web: str = ""
     """The operator's dashboard, HOST:PORT ("" for none)."""
 
@@ -200,8 +202,12 @@ def _role(r: _Reader) -> dict[str, Any]:
     stale = r.get("stale_hours", float, 24.0, _("a number of hours"))
     if not stale > 0:
         raise r.fail("stale_hours", _("must be positive"))
+    keep = r.get("keep_previous_s", float, 600.0, _("a number of seconds"))
+    if not keep >= 0:
+        raise r.fail("keep_previous_s", _("must be 0 or more seconds"))
     return {"channels": channels, "origin": origin, "upstream": upstream,
-            "forward_to": forward_to, "poll_interval_s": poll, "stale_hours": stale}
+            "forward_to": forward_to, "poll_interval_s": poll, "stale_hours": stale,
+            "keep_previous_s": keep}
 
 
 def _addresses(r: _Reader) -> dict[str, Any]:
@@ -308,6 +314,8 @@ origin = {origin}
 upstream = {upstream}
 # Seconds between polls of upstream (or of the data directory, for the origin).
 poll_interval_s = {poll}
+# After a new release, keep seeding the previous one this long (boxes still on it finish).
+keep_previous_s = 600
 
 # BitTorrent address (a fixed port, so boxes and manifests can name it).
 listen = {listen}

@@ -10,20 +10,21 @@ download of one channel never holds back another.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 import trio
 
-from keys import P2PDistError, TrustError, parse_root_envelope
-from manifest import VerifiedRelease, verify_manifest_with
-from p2pdist.agent._sources import Offer, Source, SourceFailure, ask
+from keys import P2PDistError, TrustError
+from manifest import VerifiedRelease
+from p2pdist.agent import Offer, Source, SourceFailure, ask, resolve
 from p2pdist.boxstate import BoxState
+from p2pdist.errors import StorageError
 from p2pdist.fetch import FetchPhase, fetch_release, release_key
 from p2pdist.store import Store
 from p2pdist.swarm import PeerSource, Swarm, UnknownTorrentError
+from p2pdist.trust import floors, verify_release_for
 
 from ._logfmt import kv
 from ._metrics import SeederMetrics
@@ -36,13 +37,6 @@ for longer than libtorrent's own retries must not stall a days-long transfer."""
 
 OnRelease = Callable[[str, str, int], Awaitable[None]]
 """Told (channel, swarm key, version) once a release is active and seeding."""
-
-
-def _ip_endpoint(host: str, port: int) -> tuple[str, int] | None:
-    try:
-        return str(ipaddress.ip_address(host.strip("[]"))), port
-    except ValueError:
-        return None
 
 
 def first_leaf(group: BaseExceptionGroup[P2PDistError]) -> P2PDistError:
@@ -98,7 +92,8 @@ class Follower:
             P2PDistError: the trusted roots cannot be loaded, or the store cannot be read.
         """
         root = self.state.trusted_root(int(self.clock()))
-        active = self.store.active_version(channel)
+        # The floor, not the active version: fast-forward recovery may have reset it.
+        active = floors(root, self.store.active_version, self.store.manifest_envelope)(channel)
         results: list[Offer | SourceFailure | None] = []
 
         async def one(url: str) -> None:
@@ -124,35 +119,32 @@ class Follower:
     def _verify(self, channel: str, offer: Offer) -> VerifiedRelease | None:
         now = int(self.clock())
         try:
-            newest = self.state.root_files()[-1][0]
-            # Another channel's task may have stored some of these rotations meanwhile.
-            roots = [r for r in offer.roots if parse_root_envelope(r)[1].version > newest]
-            root = (self.state.accept_roots(roots, now) if roots
+            # Idempotent: rotations another channel's task stored meanwhile are skipped.
+            root = (self.state.accept_roots(list(offer.roots), now) if offer.roots
                     else self.state.trusted_root(now))
-            release = verify_manifest_with(offer.manifest, root, self.store.active_version, now)
-            if release.manifest.channel != channel:
-                raise TrustError(f"asked for {channel}, got a manifest of "
-                                 f"{release.manifest.channel}")
-        except TrustError as e:
+            return verify_release_for(offer.manifest, root,
+                                      floors(root, self.store.active_version,
+                                             self.store.manifest_envelope), now,
+                                      expected_channel=channel)
+        except (TrustError, StorageError) as e:
             self._error("upstream_rejected", channel, e, offer.source.url)
             return None
-        return release
 
-    def _peers(self, release: VerifiedRelease, offer: Offer) -> list[tuple[str, int]]:
-        """The upstream's swarm address, then the seeders the manifest names (IP literals only:
-        nothing is looked up in DNS)."""
+    async def _peers(self, release: VerifiedRelease, offer: Offer) -> list[tuple[str, int]]:
+        """The upstream's swarm address, then the seeders the manifest names (host names
+        resolved; one that does not resolve now is left out)."""
         candidates = [(offer.source.host, offer.swarm_port)] if offer.swarm_port else []
         for s in release.manifest.seeders:
             host, _sep, port = s.swarm.rpartition(":")
             if port.isdigit():
-                candidates.append((host, int(port)))
-        eps = [ep for h, p in candidates if (ep := _ip_endpoint(h, p)) is not None]
+                candidates.append((host.strip("[]"), int(port)))
+        eps = [ep for h, p in dict.fromkeys(candidates) if (ep := await resolve(h, p))]
         return list(dict.fromkeys(eps))
 
     async def _fetch(self, channel: str, release: VerifiedRelease, offer: Offer) -> None:
         m = release.manifest
         key = release_key(release)
-        peers = self._peers(release, offer)
+        peers = await self._peers(release, offer)
         started = trio.Event()
 
         def on_phase(phase: FetchPhase) -> None:

@@ -65,6 +65,8 @@ class SeederService:
         self.web_port = 0
         self._scope = trio.CancelScope()
         self._stopped = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self.previous: dict[str, str] = {}  # channel -> the key kept seeded after a new release
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled.
@@ -90,6 +92,7 @@ class SeederService:
 
     async def _serve(self, db: CheckinDB, task_status: trio.TaskStatus[None]) -> None:
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             with self._setting("listen"):
                 await nursery.start(self.swarm.run)
             for channel in self.config.channels:
@@ -175,11 +178,35 @@ class SeederService:
         if self.config.super_seed:
             self.swarm.set_super_seeding(key, True)
         if old is not None and old != key:
-            with contextlib.suppress(UnknownTorrentError):
-                await self.swarm.remove(old)
+            await self._retire(channel, old)
         self.metrics.releases.set(len(self.seeding))
         self.metrics.release_version.labels(channel).set(version)
         log.info(kv("seeding", channel=channel, version=version, key=key))
+
+    async def _retire(self, channel: str, old: str) -> None:
+        """Keep the previous release seeded for `keep_previous_s`, so a box that cannot switch
+        yet (policy, disk, an older root) still finishes what it started; then drop it."""
+        stale = self.previous.pop(channel, None)
+        if stale is not None and stale != old:
+            with contextlib.suppress(UnknownTorrentError):
+                await self.swarm.remove(stale)
+        if self.config.keep_previous_s <= 0 or self._nursery is None:
+            with contextlib.suppress(UnknownTorrentError):
+                await self.swarm.remove(old)
+            return
+        self.previous[channel] = old
+        log.info(kv("keeping_previous", channel=channel, key=old,
+                    seconds=self.config.keep_previous_s))
+
+        async def later() -> None:
+            await trio.sleep(self.config.keep_previous_s)
+            if self.previous.get(channel) == old:
+                del self.previous[channel]
+                with contextlib.suppress(UnknownTorrentError):
+                    await self.swarm.remove(old)
+                log.info(kv("previous_retired", channel=channel, key=old))
+
+        self._nursery.start_soon(later)
 
     def snapshots(self) -> dict[str, TorrentSnapshot]:
         """Every torrent in the swarm now (seeding and being fetched), by key."""

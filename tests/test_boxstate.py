@@ -219,3 +219,12 @@ def test_accept_roots_refuses_an_expired_newest_root(state: BoxState, k: Keys) -
     with pytest.raises(keys.ExpiredError):
         state.accept_roots([k.root_v2], NOW + 10 * YEAR)
     assert versions(state) == [1]
+
+
+def test_a_rotation_offered_twice_is_accepted_once(state: BoxState, k: Keys) -> None:
+    """Two honest sources carry the same new root in one poll, then again in the next."""
+    state.pin_root(k.root_v1)
+    assert state.accept_roots([k.root_v2, k.root_v2], NOW).version == 2
+    assert state.accept_roots([k.root_v2], NOW).version == 2
+    assert versions(state) == [1, 2]
+    assert (state.roots_dir / "root.v2").read_bytes() == k.root_v2

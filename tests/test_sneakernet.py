@@ -178,6 +178,9 @@ def test_import_progress_reaches_the_total(w: World, tmp_path: Path) -> None:
     import_releases(store, state, w.drive1, progress=lambda d, t: seen.append((d, t)))
     assert seen
     assert seen[-1][0] == seen[-1][1] > 0
+    # The bar counts the release once (it said 20 GB for a 10 GB release).
+    m = store.load_manifest(CHANNEL, store.active_version(CHANNEL) or 0)
+    assert {t for _d, t in seen} == {sum(f.size for f in m.files)}
 
 
 def test_tampered_file_on_the_drive_activates_nothing(w: World, tmp_path: Path) -> None:
@@ -341,3 +344,16 @@ def test_cli_export_import_end_to_end(w: World, tmp_path: Path) -> None:
 def test_cli_import_without_a_root_exits_2(w: World, tmp_path: Path) -> None:
     out = run("import", w.drive1, "--data", tmp_path / "box", code=2)
     assert "ConfigError" in out
+
+
+def test_cli_import_refuses_a_channel_the_box_does_not_follow(w: World, tmp_path: Path) -> None:
+    root_file = tmp_path / "root.v1"
+    root_file.write_bytes(w.keys.root_v1)
+    box = tmp_path / "box"
+    run("box", "init", "--data", box, "--root", root_file, "--channel", HUNAN, "--no-mdns")
+    out = run("import", w.drive1, "--data", box, code=2)
+    assert "does not follow" in out and "--follow" in out
+    assert Store(box, reserve=0).active_version(CHANNEL) is None
+    out = run("import", w.drive1, "--data", box, "--follow", CHANNEL)
+    assert f"activated {CHANNEL} v1" in out
+    assert CHANNEL in (box / "box.toml").read_text()

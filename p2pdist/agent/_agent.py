@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,24 +21,26 @@ from urllib.parse import urlsplit
 import trio
 
 from keys import P2PDistError, TrustError
-from manifest import VerifiedRelease, verify_manifest_with
+from manifest import VerifiedRelease
 
 from ..boxstate import BoxState
 from ..checkin import CheckinQueue, ServiceLog
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
-from ..errors import ConfigError, first_known_error
+from ..errors import ConfigError, StorageError
 from ..feeds import FeedClient, FeedInfo, serve_feed
-from ..fetch import FetchPhase, fetch_release, release_key
+from ..i18n import _
 from ..seeding import seed_active
 from ..store import Store
-from ..swarm import PeerSource, Swarm, SwarmConfig
+from ..swarm import Swarm, SwarmConfig
+from ..trust import floors, verify_release_for
 from ..web import Library, serve_library
 from ._checkins import checkin_loop
+from ._downloads import PEER_REFRESH_S, DownloadSupervisor
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
-from ._machine import Input, Phase, UpdateMachine
-from ._site import StallWatch, elect
+from ._machine import Input, Output, Phase, UpdateMachine
+from ._policy import LanPeer, SourcePolicy, elected_box, may_use_wan
 from ._sources import Offer, Source, SourceFailure, ask
 from ._status import handle_control
 
@@ -47,34 +48,14 @@ log = logging.getLogger(__name__)
 
 PENALTY_S = 300.0
 FAILURE_PENALTY_S = 30.0
-PENALTY_MAX_S = 3600.0
 PROVE_INTERVAL_S = 30.0
 PROBE_TIMEOUT_S = 5.0
 STATIC_NEIGHBOUR_INTERVAL_S = 5.0
 NEIGHBOUR_GRACE_S = 10.0
 MDNS_GRACE_S = 3.0  # a running browser sees a new service ~1.3 s after it registers
-PEER_REFRESH_S = 2.0
-MAX_LAN_SOURCES = 8
 
 
-@dataclass(frozen=True)
-class LanPeer:
-    """A LAN neighbour as the agent uses it (from discovery)."""
-
-    node_id: str
-    site: str
-    ip: str
-    feed_port: int
-    swarm_port: int
-    channels: dict[str, int]
-
-    @property
-    def feed_url(self) -> str:
-        host = f"[{self.ip}]" if ":" in self.ip else self.ip
-        return f"http://{host}:{self.feed_port}"
-
-
-class BoxAgent:
+class BoxAgent(DownloadSupervisor):
     """The long-lived box process. Start with ``await nursery.start(agent.run)``."""
 
     def __init__(self, data_dir: Path, config: BoxConfig, *,
@@ -92,7 +73,7 @@ class BoxAgent:
             resume_dir=data_dir / "state" / "resume",
             lan_subnets=config.lan,
             wan_schedule=config.wan_schedule(),
-            resume_interval_s=5.0,
+            resume_interval_s=30.0,  # plus a byte budget (SwarmConfig)
             enable_utp=config.utp,
         ))
         self.policy = config.box_policy()
@@ -103,13 +84,12 @@ class BoxAgent:
         self.web_port = 0
         self.started_at = clock()
         self.neighbours: dict[str, LanPeer] = {}
-        self.penalties: dict[str, float] = {}
+        self.policy_sources = SourcePolicy()
         self.seeding: dict[str, str] = {}  # channel -> swarm key
         self.downloading: dict[str, str] = {}
         self.wan_enabled: dict[str, bool] = {}
         self.seeder_swarm: dict[str, tuple[str, int]] = {}  # seeder feed URL -> swarm address
         self.proven: set[str] = set()  # LAN neighbours whose feed confirmed their node id
-        self.strikes: dict[str, int] = {}
         self.last_errors: list[dict[str, Any]] = []
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
@@ -119,6 +99,7 @@ class BoxAgent:
         self.outbox = CheckinQueue(data_dir / "state")
         self.service = ServiceLog(data_dir / "state", clock=clock)
         self._stalled: dict[str, bool] = {}
+        self.stalls: dict[str, dict[str, Any]] = {}  # channel -> the stall in plain words
 
     # Lifecycle.
 
@@ -202,6 +183,8 @@ class BoxAgent:
         boxes starting together do not all believe they are elected."""
         if self.config.site_mode != "shared-uplink":
             return
+        if not self.config.mdns and not self.config.neighbours:
+            return  # nobody to wait for: this box is alone on its site
         with trio.move_on_after(NEIGHBOUR_GRACE_S):
             if self.config.mdns:
                 await trio.sleep(MDNS_GRACE_S)
@@ -232,44 +215,49 @@ class BoxAgent:
         return wait
 
     async def _update_channel(self, channel: str) -> None:
+        """One poll of a channel, driven by the machine's outputs (the table is the truth)."""
         m = self.machines[channel]
         now = self.clock()
         if m.phase is Phase.FAILED:
             if not m.retry_due(now):
                 return
-            m.feed(Input.RETRY, now=now)
+            outs = m.feed(Input.RETRY, now=now)
         else:
-            m.feed(Input.POLL, now=now)
+            outs = m.feed(Input.POLL, now=now)
+        if Output.FETCH_MANIFESTS not in outs:
+            return
         offers = await self._gather(channel)
         for offer in sorted(offers, key=lambda o: -o.version_hint):
-            m.feed(Input.MANIFEST, version=offer.version_hint)
-            release = self._verify(offer)
+            if Output.VERIFY not in m.feed(Input.MANIFEST, version=offer.version_hint):
+                continue
+            release = self._verify(offer, channel)
             if release is None:
                 continue
             if not release.is_new:
                 m.feed(Input.VERIFIED_OLD)
                 continue
-            m.feed(Input.VERIFIED_NEW, version=release.manifest.version)
-            await self._download(channel, release, offer)
+            log.info(_("{channel} v{v} found at {source} and verified (signed by role {role})")
+                     .format(channel=channel, v=release.manifest.version,
+                             source=offer.source.url, role=release.role))
+            if Output.START_DOWNLOAD in m.feed(Input.VERIFIED_NEW,
+                                               version=release.manifest.version):
+                await self._download(channel, release, offer)
             return
 
     def _sources(self, channel: str) -> list[Source]:
-        now = self.clock()
-        out = [Source(url, lan=False) for url in self.config.seeders]
-        lan = [n for n in self.neighbours.values() if channel in n.channels]
-        lan.sort(key=lambda n: -n.channels.get(channel, 0))
-        out += [Source(n.feed_url, lan=True, node_id=n.node_id) for n in lan[:MAX_LAN_SOURCES]]
-        return [s for s in out if self.penalties.get(s.url, 0) <= now]
+        return self.policy_sources.sources(self.config.seeders, self.neighbours.values(),
+                                           channel, self.clock())
 
-    async def _gather(self, channel: str) -> list[Offer]:
+    async def _gather(self, channel: str, newer_than: int | None = None) -> list[Offer]:
         results: list[Offer | SourceFailure | None] = []
         root_version = self.root.version
-        newer = self.store.active_version(channel)
+        active = self.floor(channel)  # not the active version itself: see fast-forward
+        newer = max(newer_than or 0, active or 0) if (newer_than or active) else None
 
         async def one(s: Source) -> None:
             r = await ask(s, channel, root_version, newer, self._on_info)
             if not isinstance(r, SourceFailure):
-                self.strikes.pop(s.url, None)
+                self.policy_sources.answered(s.url)
             results.append(r)
 
         async with trio.open_nursery() as nursery:
@@ -292,119 +280,43 @@ class BoxAgent:
         if source.lan and info.node_id == source.node_id and info.swarm_port:
             self.proven.add(info.node_id)
 
+    def floor(self, channel: str) -> int | None:
+        """The channel's rollback floor under the current root (fast-forward recovery)."""
+        return floors(self.root, self.store.active_version, self.store.manifest_envelope)(channel)
+
     def _penalize(self, source: Source, base_s: float) -> None:
-        strikes = self.strikes.get(source.url, 0) + 1
-        self.strikes[source.url] = strikes
-        seconds = min(PENALTY_MAX_S, base_s * 2 ** (strikes - 1))
-        self.penalties[source.url] = self.clock() + seconds
+        seconds = self.policy_sources.penalize(source.url, base_s, self.clock())
         if source.lan and self._discovery is not None:
             self._discovery.penalize(source.node_id, seconds)
 
-    def _verify(self, offer: Offer) -> VerifiedRelease | None:
+    def _verify(self, offer: Offer, channel: str) -> VerifiedRelease | None:
+        """The offer's release for `channel` once verified, or None (the source is penalized,
+        the error noted, the active release untouched)."""
         now = int(self.clock())
-        channel_m = None
         try:
             if offer.roots:
                 self.root = self.state.accept_roots(list(offer.roots), now)
-            release = verify_manifest_with(offer.manifest, self.root, self.store.active_version,
-                                           now)
-            channel_m = self.machines.get(release.manifest.channel)
-            if channel_m is None:
-                raise ConfigError(f"{offer.source.url} offered channel "
-                                  f"{release.manifest.channel}, which this box does not follow")
-            return release
-        except (TrustError, ConfigError) as e:
-            self._penalize(offer.source, PENALTY_S)
-            self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
-            for m in self.machines.values():
-                if m.phase is Phase.MANIFEST_FOUND:
-                    m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
+            return verify_release_for(offer.manifest, self.root, self.floor, now,
+                                      expected_channel=channel,
+                                      followed=frozenset(self.config.channels))
+        except (TrustError, ConfigError, StorageError) as e:
+            m = self.machines[channel]
+            # Found while resting: the machine says what to do. Found by the supervisor of a
+            # running download: the download goes on, the liar is penalized all the same.
+            outs = (m.feed(Input.REJECTED, reason=f"{offer.source.url}: {e}")
+                    if m.phase is Phase.MANIFEST_FOUND else (Output.PENALIZE, Output.REPORT))
+            if Output.PENALIZE in outs:
+                self._penalize(offer.source, PENALTY_S)
+            if Output.REPORT in outs:
+                self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
             return None
 
-    async def _download(self, channel: str, release: VerifiedRelease, offer: Offer) -> None:
-        m = self.machines[channel]
-        key = release_key(release)
-        self.downloading[channel] = key
-
-        def on_phase(p: FetchPhase) -> None:
-            if p is FetchPhase.STARTED:
-                m.feed(Input.STARTED)
-                started.set()
-                if self._discovery is not None:
-                    self._discovery.advertise()  # neighbours may take pieces from us already
-            elif p is FetchPhase.DOWNLOADED and m.phase is Phase.DOWNLOADING:
-                m.feed(Input.DOWNLOADED)
-            elif p is FetchPhase.CHECKED:
-                m.feed(Input.FILES_OK)
-            elif p is FetchPhase.ACTIVATED:
-                m.feed(Input.ACTIVATED, version=release.manifest.version)
-
-        started = trio.Event()
-        try:
-            try:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._feed_peers, channel, key, release, offer, started)
-                    await fetch_release(self.swarm, self.store, release, policy=self.policy,
-                                        on_phase=on_phase, pex=self.pex)
-                    nursery.cancel_scope.cancel()
-            except BaseExceptionGroup as group:
-                known = first_known_error(group)
-                if known is None:
-                    raise
-                raise known from group
-        except P2PDistError as e:
-            m.feed(Input.FAILED, now=self.clock(), reason=f"{type(e).__name__}: {e}")
-            self._note_error(channel, f"{type(e).__name__}: {e}")
-            if started.is_set():
-                await self.swarm.remove(key)
-            return
-        finally:
-            self.downloading.pop(channel, None)
-            self._stalled.pop(channel, None)
-        self.activated.set()
-        old = self.seeding.get(channel)
-        self.seeding[channel] = key
-        if old and old != key:
-            await self.swarm.remove(old)
-        if self._discovery is not None:
-            self._discovery.advertise()
-
-    async def _feed_peers(self, channel: str, key: str, release: VerifiedRelease, offer: Offer,
-                          started: trio.Event) -> None:
-        """Connect LAN neighbours always, and WAN seeders only when this box should use the WAN:
-        its own-link mode, elected on its site, or its LAN download stalled."""
-        await started.wait()
-        dialled: set[tuple[str, int]] = set()
-        stall = StallWatch()
-        while True:
-            for n in list(self.neighbours.values()):
-                ep = (n.ip, n.swarm_port)
-                if n.swarm_port and ep not in dialled:
-                    dialled.add(ep)
-                    self.swarm.connect_peer(key, ep, PeerSource.LAN)
-            snap = self.swarm.snapshot(key)
-            self._stalled[channel] = stall.observe(snap.bytes_done, self.clock())
-            use_wan = self._should_use_wan(self._stalled[channel])
-            self.wan_enabled[channel] = use_wan
-            self.swarm.set_wan_allowed(use_wan)
-            if use_wan:
-                for ep in self._seeder_endpoints(release, offer):
-                    if ep not in dialled:
-                        dialled.add(ep)
-                        self.swarm.connect_peer(key, ep, PeerSource.SEEDER)
-            await trio.sleep(PEER_REFRESH_S)
-
     def _should_use_wan(self, stalled: bool) -> bool:
-        if self.config.site_mode == "own-link" or stalled:
-            return True
-        return self.elected() == self.node_id
+        return may_use_wan(self.config.site_mode, stalled, self.elected(), self.node_id)
 
     def elected(self) -> str:
-        """The site's WAN box, among neighbours that proved who they are: their feed answered
-        with the node id they advertise (a forged mDNS record cannot win)."""
-        site = [n.node_id for n in self.neighbours.values()
-                if n.site == self.config.site and n.node_id in self.proven]
-        return elect(self.node_id, site)
+        """The site's WAN box (see `elected_box`)."""
+        return elected_box(self.node_id, self.config.site, self.neighbours.values(), self.proven)
 
     async def _prove_neighbours_loop(self) -> None:
         """Ask each new LAN neighbour's feed who it is (bounded: one probe per neighbour per
@@ -425,15 +337,6 @@ class BoxAgent:
                 self._on_info(Source(n.feed_url, lan=True, node_id=n.node_id), info)
             self._neighbours_probed.set()
             await trio.sleep(PEER_REFRESH_S)
-
-    def _seeder_endpoints(self, release: VerifiedRelease, offer: Offer) -> list[tuple[str, int]]:
-        eps = []
-        for s in release.manifest.seeders:
-            host, _sep, port = s.swarm.rpartition(":")
-            if host and port.isdigit():
-                eps.append((host.strip("[]"), int(port)))
-        eps += self.seeder_swarm.values()
-        return list(dict.fromkeys(eps))
 
     # Reporting.
 

@@ -47,7 +47,7 @@ class LanDiscovery:
                 a.poke()
 
     def _sync(self) -> None:
-        from ._agent import LanPeer
+        from ._policy import LanPeer
 
         peers = {}
         for n in self.discovery.neighbours():

@@ -15,6 +15,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..backoff import capped_backoff
+
 
 class Phase(enum.StrEnum):
     IDLE = "idle"
@@ -39,6 +41,7 @@ class Input(enum.StrEnum):
     ACTIVATED = "activated"
     FAILED = "failed"  # any step failed (disk full, transfer error, ...)
     RETRY = "retry"  # the retry time of a failure has come
+    SUPERSEDED = "superseded"  # a newer verified release replaces the running download
 
 
 class Output(enum.StrEnum):
@@ -78,6 +81,8 @@ _row((Phase.CHECKING,),     Input.FILES_OK,      Phase.ACTIVATING,   Output.ACTI
 _row((Phase.ACTIVATING,),   Input.ACTIVATED,     Phase.SEEDING,      Output.REPORT)
 _row(_ANY_BUSY,             Input.FAILED,        Phase.FAILED,       Output.SCHEDULE_RETRY,
      Output.REPORT)
+_row((Phase.VERIFIED, Phase.DOWNLOADING), Input.SUPERSEDED, Phase.VERIFIED,
+     Output.START_DOWNLOAD)
 _row((Phase.FAILED,),       Input.RETRY,         REST,               Output.FETCH_MANIFESTS)
 _row((Phase.FAILED,),       Input.POLL,          Phase.FAILED)
 
@@ -136,7 +141,7 @@ class UpdateMachine:
             raise UnexpectedInput(f"input {inp!s} in state {self.phase!s}")
         to, outs = row
         before = self.phase
-        if inp is Input.MANIFEST or inp is Input.VERIFIED_NEW:
+        if inp in (Input.MANIFEST, Input.VERIFIED_NEW, Input.SUPERSEDED):
             self.target_version = version
         if inp is Input.ACTIVATED:
             self.active_version = self.target_version if version is None else version
@@ -150,7 +155,7 @@ class UpdateMachine:
         if inp is Input.FAILED:
             self.failures += 1
             self.reason = reason
-            self.retry_at = now + min(RETRY_MAX_S, RETRY_MIN_S * 2 ** (self.failures - 1))
+            self.retry_at = now + capped_backoff(RETRY_MIN_S, self.failures, RETRY_MAX_S)
         if inp is Input.RETRY:
             self.retry_at = None
             self.target_version = None

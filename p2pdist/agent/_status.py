@@ -23,6 +23,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
             with contextlib.suppress(P2PDistError):
                 d["torrent"] = snapshot_json(agent.swarm.snapshot(key))
         d["wan"] = agent.wan_enabled.get(c)
+        d["stall"] = agent.stalls.get(c)
         channels[c] = d
     return {
         "node_id": agent.node_id,

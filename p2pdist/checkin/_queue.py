@@ -17,8 +17,8 @@ import logging
 import re
 from pathlib import Path
 
+from ..fs import atomic_write, fsync_dir, translated
 from ..i18n import _
-from ..store._fs import atomic_write, fsync_dir, translated
 from ._model import MAX_CHECKIN_BYTES, verify_checkin
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 from pathlib import Path
 
 import click
@@ -69,32 +70,49 @@ def init(data: Path, root: Path, channels: tuple[str, ...], seeders: tuple[str, 
         id=box_id[:16], dir=data, v=pinned.version, cfg=path))
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 @click.command("run")
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON 'ready' line when up.")
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
-def run(data: Path, as_json: bool, verbose: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log more (same as --log-level info).")
+@click.option("--log-level", "log_level", type=click.Choice(LOG_LEVELS), default=None,
+              help="Log level (default info: each update step; journald keeps it).")
+def run(data: Path, as_json: bool, verbose: bool, log_level: str | None) -> None:
     """Run the box daemon: poll, verify, download, activate, seed; until SIGTERM / Ctrl-C."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = (log_level or "info").upper()
+    if verbose and log_level is None:
+        level = "INFO"
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     config = BoxConfig.load(data)
     agent = BoxAgent(data, config)
 
     async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(agent.run)
-            ready = {"event": "ready", "node_id": agent.node_id,
-                     "swarm_port": agent.swarm.listen_port, "feed_port": agent.feed_port,
-                     "web_port": agent.web_port}
-            if as_json:
-                click.echo(json.dumps(ready))
-            else:
-                console.print(_("box {id} running: swarm port {sp}, feed port {fp}").format(
-                    id=agent.node_id[:16], sp=agent.swarm.listen_port, fp=agent.feed_port))
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _sig in signals:
-                    break
-            await agent.swarm.aclose()
-            nursery.cancel_scope.cancel()
+        # Signals are caught from the first moment, so a stop in any phase (starting,
+        # downloading, checking) cancels the agent; the swarm saves resume data on its way out.
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            logging.getLogger("p2pdist").info(_("box daemon starting in {dir}").format(dir=data))
+            async with trio.open_nursery() as nursery:
+                async def stop_on_signal() -> None:
+                    async for sig in signals:
+                        logging.getLogger("p2pdist").info(
+                            _("stopping on {signal}: saving resume data and exiting").format(
+                                signal=signal.Signals(sig).name))
+                        nursery.cancel_scope.cancel()
+                        return
+
+                nursery.start_soon(stop_on_signal)
+                await nursery.start(agent.run)
+                ready = {"event": "ready", "node_id": agent.node_id,
+                         "swarm_port": agent.swarm.listen_port, "feed_port": agent.feed_port,
+                         "web_port": agent.web_port}
+                if as_json:
+                    click.echo(json.dumps(ready), nl=True)
+                    sys.stdout.flush()
+                else:
+                    console.print(_("box {id} running: swarm port {sp}, feed port {fp}").format(
+                        id=agent.node_id[:16], sp=agent.swarm.listen_port, fp=agent.feed_port))
 
     trio.run(main)

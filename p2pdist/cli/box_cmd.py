@@ -18,7 +18,7 @@ from typing import Any
 import click
 import trio
 
-from manifest import MAX_ENVELOPE_BYTES, verify_manifest_with
+from manifest import MAX_ENVELOPE_BYTES
 
 from ..errors import ConfigError
 from ..fetch import fetch_release, release_key
@@ -27,6 +27,7 @@ from ..sample import parse_size
 from ..seeding import seed_active
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot, WanSchedule
+from ..trust import floors, verify_release_for
 from ._common import console, human_size, read_file
 from .release_cmd import load_roots
 
@@ -104,11 +105,16 @@ async def _serve_until_signal() -> None:
               help="Free space to leave on the data disk.")
 @click.option("--resume-interval", type=float, default=1.0, show_default=True,
               help="Seconds between resume-data saves (what a power cut can lose).")
+@click.option("--stall-timeout", "stall_timeout", type=click.FloatRange(min=1), default=180.0,
+              show_default=True,
+              help="Give up (exit 5) after this many seconds without data while files are "
+                   "missing.")
 @swarm_options
 def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple[str, ...],
           lan_peers: tuple[str, ...], policy: tuple[str, ...], seed: bool, reserve: str,
-          resume_interval: float, listen: str, lan_subnets: tuple[str, ...],
-          wan_limit: tuple[str, ...], as_json: bool, utp: bool) -> None:
+          resume_interval: float, stall_timeout: float, listen: str,
+          lan_subnets: tuple[str, ...], wan_limit: tuple[str, ...], as_json: bool,
+          utp: bool) -> None:
     """Verify MANIFEST_FILE, fetch it from peers into the store, verify the files, activate."""
     now = int(time.time())
     root = load_roots(roots, now)
@@ -117,7 +123,8 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
     pol = Policy.parse(*policy) if policy else Policy()
     endpoints = [(parse_endpoint(p), PeerSource.SEEDER) for p in peers]
     endpoints += [(parse_endpoint(p), PeerSource.LAN) for p in lan_peers]
-    release = verify_manifest_with(blob, root, store.active_version, now)
+    release = verify_release_for(
+        blob, root, floors(root, store.active_version, store.manifest_envelope), now)
     config = _swarm_config(data, listen, lan_subnets, wan_limit, utp, resume_interval)
 
     async def main() -> None:
@@ -136,7 +143,8 @@ def fetch(manifest_file: Path, data: Path, roots: tuple[Path, ...], peers: tuple
                     _emit(as_json, "progress", **_snapshot_fields(s))
 
                 report = await fetch_release(swarm, store, release, policy=pol, peers=endpoints,
-                                             on_progress=progress)
+                                             on_progress=progress,
+                                             stall_timeout_s=stall_timeout)
                 if as_json:
                     _emit(True, "done", **{k: v for k, v in asdict(report).items() if k != "gc"})
                 else:

@@ -27,8 +27,8 @@ from keys import (
 )
 
 from ..errors import ConfigError
+from ..fs import atomic_write
 from ..i18n import _
-from ..store._fs import atomic_write
 from ._common import (
     console,
     load_key,

@@ -25,11 +25,11 @@ from manifest import (
 
 from ..catalog_file import read_catalog
 from ..errors import ConfigError, ContentMismatchError
+from ..fs import atomic_write
 from ..i18n import _
 from ..install import install_from_folder
 from ..release import BuildProgress, build_release, sha256_file
 from ..store import Store
-from ..store._fs import atomic_write
 from ._common import (
     console,
     human_duration,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -10,9 +11,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from keys import MAX_ROOT_BYTES
 
 from ..boxstate import BoxState
+from ..config import CONFIG_NAME, BoxConfig
+from ..errors import ConfigError
 from ..i18n import _
 from ..install import InstallReport
-from ..sneakernet import export_releases, import_releases
+from ..sneakernet import NotFollowed, export_releases, import_releases
 from ..store import Store
 from ._common import console, human_size, read_file
 
@@ -54,15 +57,28 @@ def export(path: Path, data: Path, channels: tuple[str, ...], roots: tuple[Path,
 @data_option
 @click.option("--root", "root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Pin this trust root first (a box that was never initialised).")
-def import_(path: Path, data: Path, root: Path | None) -> None:
-    """Verify the releases under PATH against this box's trust root and activate them."""
+@click.option("--follow", "follow", multiple=True,
+              help="Follow this channel from now on (added to box.toml) and import it (repeat).")
+def import_(path: Path, data: Path, root: Path | None, follow: tuple[str, ...]) -> None:
+    """Verify the releases under PATH against this box's trust root and activate them.
+
+    A box with a box.toml imports only the channels it follows (or those given with --follow).
+    """
     state = BoxState(data)
     if root is not None:
         state.pin_root(read_file(root, _("trust root"), MAX_ROOT_BYTES))
+    followed: frozenset[str] | None = None
+    if (data / CONFIG_NAME).is_file():
+        config = BoxConfig.load(data)
+        extra = tuple(c for c in follow if c not in config.channels)
+        if extra:
+            config = dataclasses.replace(config, channels=(*config.channels, *extra))
+            config.save(data)
+        followed = frozenset(config.channels)
     store = Store(data)
     with _bar() as bar:
         task = bar.add_task(_("verifying and copying"), total=None)
-        results = import_releases(store, state, path,
+        results = import_releases(store, state, path, followed=followed,
                                   progress=lambda d, t: bar.update(task, completed=d, total=t))
     for r in results:
         if isinstance(r, InstallReport):
@@ -72,3 +88,7 @@ def import_(path: Path, data: Path, root: Path | None) -> None:
                                              reused=human_size(r.bytes_reused)))
         else:
             console.print(r)
+    if results and not any(isinstance(r, InstallReport) for r in results) and any(
+            isinstance(r, NotFollowed) for r in results):
+        raise ConfigError(_("nothing imported: the drive holds only channels this box does not "
+                            "follow; add one with --follow CHANNEL"))

@@ -17,7 +17,6 @@ channel must never be a folder prefix of another on the same box (``national`` n
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,10 +25,11 @@ from keys import is_valid_channel
 from manifest import FileEntry, Manifest, torrent_name_for
 
 from ..errors import ConfigError
+from ..fs import TMP_PREFIX as TMP_PREFIX  # re-exported: the store sweeps these names
+from ..fs import tmp_name as tmp_name
 from ..i18n import _
 
 RECORD_SUFFIX = ".manifest"
-TMP_PREFIX = ".p2pdist-tmp-"
 """Temporary names start with a dot: manifest paths never do, so they cannot collide."""
 _VERSION_RE = re.compile(r"[1-9][0-9]*")
 
@@ -95,15 +95,6 @@ def version_of(name: str) -> int | None:
 
 def is_record_name(name: str) -> bool:
     return name.endswith(RECORD_SUFFIX) and version_of(name) is not None
-
-
-def tmp_name(name: str) -> str:
-    """A short, fixed temporary name for `name` in the same folder.
-
-    Fixed, so a retry after a crash reuses (and so cleans up) the same name; short, so a
-    255-byte Chinese file name still fits.
-    """
-    return TMP_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def channel_conflict(channel: str, known: Iterable[str]) -> str | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -33,8 +33,7 @@ from keys import P2PDistError
 from manifest import FileEntry, Manifest, decode_envelope
 
 from ..errors import CorruptStateError, DiskFullError, StorageError
-from ..i18n import _
-from ._fs import (
+from ..fs import (
     allocated,
     atomic_symlink,
     atomic_write,
@@ -46,6 +45,7 @@ from ._fs import (
     translated,
     unlink_counting,
 )
+from ..i18n import _
 from ._layout import (
     TMP_PREFIX,
     Layout,
@@ -55,7 +55,7 @@ from ._layout import (
 )
 from ._plan import ReleasePlan, plan_gc, plan_release, releases_to_keep
 from ._policy import Policy
-from ._verify import Progress, verify_files
+from ._verify import Progress, check_placed, verify_files
 
 DEFAULT_RESERVE = 256 * 1024 * 1024
 """Bytes left free after a release: room for state, resume data and logs on a full box."""
@@ -291,7 +291,7 @@ class Store:
     def verify_release(
         self, manifest: Manifest, wanted: Sequence[FileEntry], progress: Progress | None = None
     ) -> list[FileEntry]:
-        """Hash every wanted file of a release against the manifest (1 MiB at a time).
+        """Hash every wanted file of a release against the manifest (one file per core).
 
         Blocking: run it in a worker thread (see `averify_release`).
 
@@ -331,6 +331,24 @@ class Store:
             )
         finally:
             abandoned.set()
+
+    async def acheck_fetched(self, manifest: Manifest, plan: ReleasePlan, *,
+                             rehash: Set[str] = frozenset()) -> list[FileEntry]:
+        """The check after the swarm completed `plan`, in a worker thread: reused files by one
+        stat, fetched files by size and fsync (see `check_placed`), fetched files in `rehash`
+        (bytes the swarm took from resume data, not verified by this process) by SHA-256; the
+        entries that fail."""
+        layout = self._layout
+        reused = [(layout.file_path(manifest, e), layout.object_path(e.sha256), e)
+                  for e in plan.reuse]
+        again = [e for e in plan.fetch if e.path in rehash]
+        fetched = [(layout.file_path(manifest, e), e) for e in plan.fetch if e.path not in rehash]
+
+        def check() -> list[FileEntry]:
+            bad = verify_files([(layout.file_path(manifest, e), e) for e in again])
+            return bad + check_placed(reused, fetched)
+
+        return await trio.to_thread.run_sync(check)
 
     def quarantine(self, manifest: Manifest, entry: FileEntry) -> Path | None:
         """Move a file that failed verification out of its release, so it is fetched again.

@@ -18,6 +18,44 @@ from p2pdist.i18n import _
 log = logging.getLogger(__name__)
 
 SUFFIX = ".resume"
+CHECK_INTERVAL_S = 0.25
+"""How often the swarm asks whether a checkpoint is due (a status read per torrent)."""
+MIN_GAP_S = 0.25
+"""Never two checkpoints of one torrent closer than this."""
+
+
+class Budget:
+    """When a torrent's resume data is due (pure: takes numbers, returns a decision).
+
+    Due when libtorrent says it changed and either `fraction` of the torrent's wanted bytes were
+    verified since the last save (a kill then loses at most that much) or `interval_s` passed
+    (slow links), never closer than `MIN_GAP_S` (or `interval_s`
+    if shorter). Resume files are a few KB (see `encode`), so
+    even at loopback speed this writes well under 1 % of the payload.
+    """
+
+    def __init__(self, fraction: float, interval_s: float) -> None:
+        self._fraction = fraction
+        self._interval = interval_s
+        self._gap = min(MIN_GAP_S, interval_s)
+        self.check_interval_s = min(CHECK_INTERVAL_S, interval_s)
+        """How often to ask `due`."""
+        self._last: dict[str, tuple[int, float]] = {}
+
+    def due(self, key: str, changed: bool, done: int, wanted: int, now: float) -> bool:
+        if not changed:
+            return False
+        last = self._last.get(key)
+        if last is None:
+            self._last[key] = (done, now)  # first sight: the budget starts here
+            return False
+        last_done, last_t = last
+        if now - last_t < self._gap:
+            return False
+        return done - last_done >= self._fraction * wanted or now - last_t >= self._interval
+
+    def saved(self, key: str, done: int, now: float) -> None:
+        self._last[key] = (done, now)
 
 
 def resume_path(resume_dir: Path, key: str) -> Path:
@@ -25,15 +63,16 @@ def resume_path(resume_dir: Path, key: str) -> Path:
     return resume_dir / f"{key}{SUFFIX}"
 
 
-def encode(data: bytes, *, complete: bool) -> bytes:
-    """Bencoded resume data; for complete torrents without the merkle trees.
+def encode(data: bytes) -> bytes:
+    """Bencoded resume data without the merkle trees.
 
-    v2 resume data carries the full merkle tree (~1.9 MB per GB). A complete torrent does not
-    need it: the tree is rebuilt from the .torrent's piece layers, and libtorrent came back
-    seeding without a recheck in measurements. Partial torrents keep theirs.
+    v2 resume data carries the full merkle tree, leaves included (~3.9 MB per GB of content:
+    37 MB at 95 % of 10 GB), which made every checkpoint rewrite tens of megabytes. libtorrent
+    rebuilds the tree from the .torrent's piece layers; the piece bitfield and the unfinished
+    pieces' blocks are what a restart needs. Measured: a partial torrent reloaded without trees
+    kept every saved piece, fetched only the rest, with no hash failure; a complete one came
+    back seeding without a recheck. The file stays a few KB whatever the release size.
     """
-    if not complete:
-        return data
     decoded = cast(dict[bytes, Any], lt.bdecode(data))
     decoded.pop(b"trees", None)
     return bytes(lt.bencode(decoded))

@@ -51,6 +51,10 @@ def session_settings(
         "send_buffer_watermark": 256 * 1024,
         "checking_mem_usage": 256,
         "aio_threads": 2,
+        # Write received blocks with pwrite rather than through a shared mapping of the files:
+        # mapped dirty pages count in the process's resident set (a box downloading from a LAN
+        # peer peaked at 166 MB RSS with mmap writes), and the page cache holds them anyway.
+        "disk_write_mode": lt.mmap_write_mode_t.always_pwrite,
         "hashing_threads": len(os.sched_getaffinity(0)),
         "min_reconnect_time": MIN_RECONNECT_TIME_S,
         "peer_connect_timeout": PEER_CONNECT_TIMEOUT_S,

@@ -76,32 +76,46 @@ Endpoint = tuple[str, int]
 
 @dataclass(frozen=True)
 class PeerReading:
-    """One connected peer in one reading: payload received on this connection so far."""
+    """One peer connection in one reading: payload received on this connection so far.
+
+    `local` is this side's end of the TCP connection: with `endpoint` it names one connection,
+    so two connections to one peer (or a reconnect from the same address) never share a count.
+    """
 
     endpoint: Endpoint
     source: PeerSource
     total: int
     rate: int
+    local: Endpoint = ("", 0)
+
+    @property
+    def connection(self) -> tuple[Endpoint, Endpoint]:
+        return (self.endpoint, self.local)
 
 
 class PayloadLedger:
-    """Per-source payload totals from successive readings of the per-peer counters.
+    """Per-source payload totals from successive readings of the per-connection counters.
 
-    Bytes from peers still connected are attributed exactly. Bytes a peer sent between the last
-    reading and its disconnect show up only in the torrent's total; that remainder goes to the
-    peers that left, split by their last seen rates. So the sum over sources tracks the
-    torrent's total whatever the reading interval.
+    Each byte is counted once: a connection's counter only grows, so each reading adds its
+    growth since the connection's previous reading; a connection seen for the first time adds
+    its whole counter. Bytes a peer sent between the last reading and its disconnect show up
+    only in the torrent's total; that remainder goes to the peers that left, split by their
+    last seen rates. The sum over sources never exceeds the torrent's own total (read before
+    the peers), so the ledger agrees with libtorrent's count and with the sender's.
     """
 
     def __init__(self) -> None:
-        self._last: dict[Endpoint, PeerReading] = {}
-        self._gone: dict[Endpoint, PeerReading] = {}
+        self._last: dict[tuple[Endpoint, Endpoint], PeerReading] = {}
+        self._gone: list[PeerReading] = []
         self._received = dict.fromkeys(PeerSource, 0)
 
     def left(self, endpoint: Endpoint, source: PeerSource) -> None:
         """A peer disconnected (possibly before any reading saw it)."""
-        last = self._last.pop(endpoint, None)
-        self._gone[endpoint] = last if last is not None else PeerReading(endpoint, source, 0, 0)
+        gone = [c for c, p in self._last.items() if p.endpoint == endpoint]
+        for c in gone:
+            self._gone.append(self._last.pop(c))
+        if not gone:
+            self._gone.append(PeerReading(endpoint, source, 0, 0))
 
     def observe(self, torrent_total: int, peers: Iterable[PeerReading]) -> None:
         """Fold one reading.
@@ -111,19 +125,33 @@ class PayloadLedger:
                 never includes bytes the peer counters do not yet show.
             peers: every peer connection now.
         """
-        current: dict[Endpoint, PeerReading] = {}
+        current: dict[tuple[Endpoint, Endpoint], PeerReading] = {}
         for p in peers:
-            previous = self._last.get(p.endpoint)
+            seen = current.get(p.connection)
+            # libtorrent may list a connection twice while it is set up: keep the larger count.
+            if seen is None or p.total > seen.total:
+                current[p.connection] = p
+        counted = sum(self._received.values())
+        for c, p in current.items():
+            previous = self._last.get(c)
             before = previous.total if previous is not None else 0
-            # A smaller total means a new connection from the same endpoint: it starts at 0.
-            self._received[p.source] += p.total - before if p.total >= before else p.total
-            current[p.endpoint] = p
-        departed = [p for endpoint, p in self._last.items() if endpoint not in current]
-        departed.extend(self._gone.values())
+            if p.total < before:
+                before = 0  # a smaller counter is a new connection on the same addresses
+            # Never count past the torrent's own total: what a peer counter shows beyond it
+            # is counted by the next reading.
+            growth = min(p.total - before, max(0, torrent_total - counted))
+            if before + growth < p.total:
+                current[c] = PeerReading(p.endpoint, p.source, before + growth, p.rate, p.local)
+            self._received[p.source] += growth
+            counted += growth
+        departed = [p for c, p in self._last.items() if c not in current]
+        departed.extend(self._gone)
         self._last = current
-        remainder = torrent_total - sum(self._received.values())
+        remainder = torrent_total - counted
         if departed and remainder > 0:
             self._attribute(remainder, departed)
+            self._gone.clear()
+        if remainder <= 0:
             self._gone.clear()
 
     def _attribute(self, amount: int, departed: list[PeerReading]) -> None:

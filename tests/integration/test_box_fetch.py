@@ -134,3 +134,49 @@ def test_file_damaged_while_off_is_quarantined_and_fetched_again(
     assert done["repaired_files"] == [victim.path]
     assert tree_digest(store.active_dir("national/test")) == tree_digest(world.content1)
     assert any((data / "quarantine").rglob(Path(victim.path).name))
+
+
+def test_a_stalled_fetch_exits_5_naming_the_missing_files(world: World, procs: Procs,
+                                                          tmp_path: Path) -> None:
+    """Its only peer goes away mid-download: `box fetch` gives up after --stall-timeout with
+    the transfer exit code, and a later run with a live peer completes what it started."""
+    seeder, port = procs.seeder(world.origin, "127.0.0.4", "--wan-limit", "up=2MB")
+    data = tmp_path / "box"
+    box = procs.box(world, data, "127.0.0.70", "--peer", f"127.0.0.4:{port}",
+                    "--stall-timeout", "2", name="stalled")
+    box.wait_event("progress", 60, where=lambda e: 0 < e["bytes_done"] < BUNDLE // 2)
+    seeder.kill()
+    assert box.wait_exit(60) == 5
+    assert "StallError" in box.stderr_tail and "missing" in box.stderr_tail, box.stderr_tail
+    assert "Traceback" not in box.stderr_tail
+    assert Store(data).active_version("national/test") is None
+    _seed2, port2 = procs.seeder(world.origin, "127.0.0.5")
+    done = procs.box(world, data, "127.0.0.70", "--peer", f"127.0.0.5:{port2}",
+                     name="again").wait_event("done", 90)
+    assert done["version"] == 1
+    assert tree_digest(Store(data).active_dir("national/test")) == tree_digest(world.content1)
+
+
+def test_a_fetch_whose_only_peer_lacks_a_file_exits_5_naming_it(
+        world: World, procs: Procs, tmp_path: Path) -> None:
+    """The only seeder's copy of one film is damaged (it will not serve those pieces): the
+    fetch ends with exit 5 naming that film, and completes from a good seeder afterwards."""
+    bad_origin = tmp_path / "bad-origin"
+    shutil.copytree(world.origin, bad_origin, symlinks=True)
+    m = world.manifest(1)
+    victim = next(f for f in m.files if f.kind.value == "film")
+    target = Store(bad_origin).release_dir("national/test", 1) / victim.path
+    target.unlink()
+    target.write_bytes(b"\0" * victim.size)
+    _bad, port = procs.seeder(bad_origin, "127.0.0.6")
+    data = tmp_path / "box"
+    box = procs.box(world, data, "127.0.0.71", "--peer", f"127.0.0.6:{port}",
+                    "--stall-timeout", "3", name="lacking")
+    assert box.wait_exit(90) == 5
+    assert victim.path in box.stderr_tail and "Traceback" not in box.stderr_tail
+    assert Store(data).active_version("national/test") is None
+    _good, port2 = procs.seeder(world.origin, "127.0.0.7")
+    done = procs.box(world, data, "127.0.0.71", "--peer", f"127.0.0.7:{port2}",
+                     name="good").wait_event("done", 90)
+    assert done["version"] == 1
+    assert tree_digest(Store(data).active_dir("national/test")) == tree_digest(world.content1)

@@ -60,6 +60,26 @@ class TestPayloadLedger:
         ledger.observe(520, [reading(A, PeerSource.LAN, 20)])
         assert ledger.received[PeerSource.LAN] == 520
 
+    def test_a_connection_listed_twice_is_counted_once(self) -> None:
+        # libtorrent listed one seeder connection twice (a half-open duplicate with 0 bytes);
+        # every poll then added the whole connection's total again (933 MB -> 4.67 GB).
+        ledger = PayloadLedger()
+        dup = [reading(A, PeerSource.SEEDER, 900), reading(A, PeerSource.SEEDER, 0)]
+        for _ in range(5):
+            ledger.observe(900, dup)
+            ledger.observe(900, list(reversed(dup)))
+        assert ledger.received[PeerSource.SEEDER] == 900
+
+    def test_a_peer_that_reconnects_is_counted_once_per_byte(self) -> None:
+        ledger = PayloadLedger()
+        first = PeerReading(A, PeerSource.SEEDER, 600, 0, ("127.0.0.9", 40001))
+        ledger.observe(600, [first])
+        ledger.left(A, PeerSource.SEEDER)
+        again = PeerReading(A, PeerSource.SEEDER, 400, 0, ("127.0.0.9", 40002))
+        for _ in range(10):  # polls after the download: no traffic, no growth
+            ledger.observe(1000, [again])
+        assert ledger.received[PeerSource.SEEDER] == 1000
+
     def test_never_attributes_more_than_the_torrent_total(self) -> None:
         ledger = PayloadLedger()
         ledger.observe(90, [reading(A, PeerSource.LAN, 100)])  # peers read after the total
@@ -125,3 +145,16 @@ def test_file_priorities_follow_layout_with_pads(tmp_path: Path) -> None:
     assert file_priorities(ti, None) == [NORMAL] * len(paths)
     with pytest.raises(ValueError, match=r"nope\.bin"):
         file_priorities(ti, {"a.bin", "nope.bin"})
+
+
+def test_resume_budget_paces_checkpoints_by_bytes_and_time() -> None:
+    from p2pdist.swarm._resume import Budget
+
+    b = Budget(0.01, 30.0)
+    assert not b.due("k", True, 0, 1000, now=0.0)  # first sight starts the budget
+    assert not b.due("k", True, 5, 1000, now=1.0)  # under 1 % and under 30 s
+    assert b.due("k", True, 10, 1000, now=1.0)  # 1 % verified since the start
+    b.saved("k", 10, 1.0)
+    assert not b.due("k", True, 500, 1000, now=1.2)  # never two saves within MIN_GAP_S
+    assert not b.due("k", False, 900, 1000, now=5.0)  # unchanged: nothing to save
+    assert b.due("k", True, 11, 1000, now=31.5)  # slow link: the time budget

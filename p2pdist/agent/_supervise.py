@@ -1,0 +1,90 @@
+"""Watching a running download: redial every known source, notice a stall, say so plainly.
+
+Pure parts (`Redial`, `Stall`) are fed by the agent's shell with the clock and snapshots; the
+I/O helpers resolve host names and salvage the verified files of a superseded download, so a
+newer release reuses every file already fetched (the store links them from objects/).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from manifest import Manifest
+
+from ..i18n import _
+from ..store import Store
+
+log = logging.getLogger(__name__)
+
+@dataclass
+class Stall:
+    """No payload progress for `limit_s` while pieces are missing, and what was tried since."""
+
+    limit_s: float
+    _bytes: int = -1
+    since: float = 0.0
+    tried: set[str] = field(default_factory=set)
+    stalled: bool = False
+
+    def observe(self, bytes_done: int, bytes_wanted: int, now: float) -> bool:
+        """Record a snapshot; True while stalled (missing pieces and no bytes for `limit_s`)."""
+        if bytes_done != self._bytes or bytes_done >= bytes_wanted:
+            self._bytes = bytes_done
+            self.since = now
+            self.tried.clear()
+            self.stalled = False
+            return False
+        self.stalled = now - self.since >= self.limit_s
+        return self.stalled
+
+    def describe(self, missing: list[str], next_try: float | None) -> dict[str, Any]:
+        """The stall in plain words for `status` (and the values behind them)."""
+        files = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
+        return {
+            "since": self.since,
+            "missing_files": missing[:20],
+            "sources_tried": sorted(self.tried),
+            "next_try": next_try,
+            "message": _("no data since {since:.0f}; still missing {n} file(s) ({files}); "
+                         "tried {sources}; next try at {next:.0f}").format(
+                since=self.since, n=len(missing), files=files,
+                sources=", ".join(sorted(self.tried)) or _("no source yet"),
+                next=next_try or 0.0),
+        }
+
+
+async def resolve(host: str, port: int) -> tuple[str, int] | None:
+    """An IP endpoint for a host name or address (None when it does not resolve now)."""
+    try:
+        infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
+    except OSError as e:
+        log.info("cannot resolve %s: %s", host, e)
+        return None
+    for _family, _type, _proto, _name, addr in infos:
+        return str(addr[0]), port
+    return None
+
+
+async def salvage(store: Store, manifest: Manifest) -> int:
+    """Keep the files of an unfinished download that are already complete and correct.
+
+    Each file whose size is right is hashed against the manifest; those that match are linked
+    into objects/, so the release that supersedes this one reuses them. Returns how many.
+    """
+    release = store.release_dir(manifest.channel, manifest.version)
+
+    def complete() -> list[Any]:
+        return [e for e in manifest.files
+                if (p := release / e.path).is_file() and p.stat().st_size == e.size]
+
+    candidates = await trio.to_thread.run_sync(complete)
+    if not candidates:
+        return 0
+    bad = {e.path for e in await store.averify_release(manifest, candidates)}
+    good = [e for e in candidates if e.path not in bad]
+    await trio.to_thread.run_sync(store.ingest, manifest, good)
+    return len(good)
