@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -22,6 +24,25 @@ data_option = click.option(
     "--data", "data", type=click.Path(file_okay=False, path_type=Path),
     envvar="P2PDIST_DATA", default=DEFAULT_DATA, show_default=True,
     help="The box's data directory (or $P2PDIST_DATA).")
+
+JSON_META = "p2pdist.json"
+
+
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    # `meta` is shared by every context of one invocation: the error boundary reads it to
+    # answer a failing `--json` command with a JSON error object instead of an empty stdout.
+    if value:
+        ctx.meta[JSON_META] = True
+    return value
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(help: str = "Print one JSON object.") -> Callable[[F], F]:
+    """The `--json` flag of every command (parameter `as_json`), known to the error boundary."""
+    return click.option("--json", "as_json", is_flag=True, help=help, callback=_remember_json)
+
 
 passphrase_file_option = click.option(
     "--passphrase-file",

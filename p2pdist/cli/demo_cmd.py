@@ -26,7 +26,7 @@ from ..demo import CHANNEL, DemoSwarm, Links, fresh_dir
 from ..errors import TransferError
 from ..i18n import _
 from ..sample import parse_size
-from ._common import console, human_size
+from ._common import console, human_size, json_option
 
 MARKER = ".p2pdist-demo"
 TIMEOUT_S = 600
@@ -112,7 +112,7 @@ def _table(swarm: DemoSwarm, size: int) -> Table:
 @click.option("--size", default="200MB", show_default=True, help="Sample bundle size.")
 @click.option("--boxes", type=click.IntRange(1, 30), default=8, show_default=True)
 @click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@json_option("Print the summary as one JSON object.")
 def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool) -> None:
     """Run the whole system on loopback: sign a release, seed it, watch boxes update."""
     total = parse_size(size)

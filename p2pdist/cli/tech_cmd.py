@@ -31,9 +31,7 @@ from ..errors import ContentMismatchError
 from ..i18n import _
 from ..integrity import box_policy, expected_files, mark_damaged
 from ..store import Store
-from ._common import console, data_option, human_duration, human_size
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+from ._common import console, data_option, human_duration, human_size, json_option
 
 
 def _print_json(obj: Any) -> None:
@@ -46,7 +44,7 @@ def _eta(seconds: float | None) -> str:
 
 @click.command("status")
 @data_option
-@json_option
+@json_option()
 def status(data: Path, as_json: bool) -> None:
     """The active release, update state, progress with rate and ETA, last error."""
     st = request(data, "status")
@@ -80,7 +78,7 @@ def status(data: Path, as_json: bool) -> None:
 
 @click.command("peers")
 @data_option
-@json_option
+@json_option()
 def peers(data: Path, as_json: bool) -> None:
     """Peers by source (LAN / WAN / seeder) with bytes and rates, and LAN neighbours."""
     p = request(data, "peers")
@@ -111,7 +109,7 @@ def _present(store: Store, channel: str, version: int) -> list[Any]:
 
 @click.command("verify")
 @data_option
-@json_option
+@json_option()
 def verify(data: Path, as_json: bool) -> None:
     """Re-hash every file of the active release(s) against the signed manifest."""
     store = Store(data)
@@ -154,7 +152,7 @@ def _advance(bar: Progress, task: TaskID, done: int, _total: int) -> None:
 
 @click.command("library")
 @data_option
-@json_option
+@json_option()
 def library(data: Path, as_json: bool) -> None:
     """What this box can play now: themes, titles, durations."""
     store = Store(data)
@@ -186,7 +184,7 @@ def library(data: Path, as_json: bool) -> None:
 
 @click.command("doctor")
 @data_option
-@json_option
+@json_option()
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a support bundle (tar.gz, no private keys) to this file.")
 def doctor(data: Path, as_json: bool, report: Path | None) -> None:
@@ -215,7 +213,7 @@ def doctor(data: Path, as_json: bool, report: Path | None) -> None:
 
 @click.command("discover")
 @data_option
-@json_option
+@json_option()
 @click.option("--seconds", type=float, default=3.0, show_default=True,
               help="How long to listen when the daemon is not running.")
 @click.option("--interface", "interfaces", multiple=True,

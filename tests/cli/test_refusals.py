@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -23,3 +24,18 @@ def test_keys_generate_creates_missing_parent(runner: CliRunner, tmp_path: Path)
     assert key.is_file() and key.with_name("root-a.pub").is_file()
     assert os.stat(key).st_mode & 0o777 == 0o600
     assert os.stat(key.parent).st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("command", [["release", "show"], ["keys", "show"]])
+def test_json_failure_prints_an_error_object(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"garbage")
+    r = runner.invoke(cli, [*command, str(junk), "--json"])
+    assert r.exit_code in (2, 3), r.output
+    err = json.loads(r.stdout)["error"]
+    assert err["exit_code"] == r.exit_code
+    assert err["type"] in r.stderr and err["message"] in r.stderr
+    plain = runner.invoke(cli, [*command, str(junk)])
+    assert plain.exit_code == r.exit_code and plain.stdout == ""
