@@ -20,7 +20,7 @@ from keys import P2PDistError, TrustError
 
 from ..errors import ConfigError, StorageError, TransferError, first_known_error
 from ..i18n import _
-from ._common import JSON_META
+from ._common import JSON_META, JSON_PRINTED_META
 from ._lazy import LazyGroup
 
 
@@ -57,7 +57,7 @@ class ErrorBoundary(LazyGroup):
         kind = type(e).__name__
         code = exit_code_for(e)
         click.echo(_("error ({kind}): {msg}").format(kind=kind, msg=e), err=True)
-        if ctx.meta.get(JSON_META):
+        if ctx.meta.get(JSON_META) and not ctx.meta.get(JSON_PRINTED_META):
             # a tool that asked for JSON parses stdout: give it the error, never an empty line
             error = {"type": kind, "message": str(e), "exit_code": code}
             click.echo(json.dumps({"error": error}, ensure_ascii=False))

@@ -4,12 +4,46 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from p2pdist.cli import cli
+
+CHANNEL = "national/winter-2027"
+
+
+def run(*args: str | Path, code: int = 0) -> Result:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A box data directory with v1 of a 1 MB release active (imported from a hand-made export)."""
+    d = tmp_path_factory.mktemp("center")
+    for name in ("root", "release"):
+        run("keys", "generate", d / name)
+    run("keys", "root", "init", "--root-key", d / "root.pub", "--threshold", "1",
+        "--release-key", d / "release.pub", "--release-threshold", "1",
+        "--channel", "national/", "--expires", "30", "--out", d / "root.v1")
+    run("keys", "root", "sign", d / "root.v1", "--key", d / "root")
+    run("sample", d / "bundle", "--size", "1MB")
+    export = d / "usb" / "p2pdist-export"
+    rel = export / "releases" / CHANNEL
+    rel.mkdir(parents=True)
+    run("release", "build", d / "bundle", "--channel", CHANNEL, "--version", "1",
+        "--catalog", d / "bundle" / "catalog.toml", "--expires", "30", "--out", rel / "v1.manifest")
+    run("release", "sign", rel / "v1.manifest", "--key", d / "release")
+    shutil.copytree(d / "bundle", rel / "v1")
+    (export / "roots").mkdir()
+    shutil.copy(d / "root.v1", export / "roots" / "root.v1")
+    data = d / "box"
+    run("import", d / "usb", "--data", data, "--root", d / "root.v1")
+    return data
 
 
 @pytest.fixture
@@ -39,3 +73,27 @@ def test_json_failure_prints_an_error_object(
     assert err["type"] in r.stderr and err["message"] in r.stderr
     plain = runner.invoke(cli, [*command, str(junk)])
     assert plain.exit_code == r.exit_code and plain.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["verify"], ["library"], ["status"], ["status", "--json"]])
+def test_reading_commands_refuse_a_folder_that_is_not_a_box(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    for data in (tmp_path, tmp_path / "nonexistent"):
+        r = runner.invoke(cli, [*command, "--data", str(data)])
+        assert r.exit_code == 2, r.output
+        assert len(r.stderr.splitlines()) == 1
+        assert f"{data} is not a p2pdist box data directory" in r.stderr
+        assert "p2pdist box init" in r.stderr
+    assert list(tmp_path.iterdir()) == [], "a refused folder must not be written to"
+
+
+def test_status_with_the_daemon_stopped_reads_the_disk(runner: CliRunner, box: Path) -> None:
+    r = runner.invoke(cli, ["status", "--data", str(box), "--json"])
+    assert r.exit_code == 1, r.output
+    st = json.loads(r.stdout)
+    assert st["daemon"] == "stopped"
+    assert st["channels"] == {CHANNEL: {"active_version": 1}}
+    assert "not running" in r.stderr
+    plain = runner.invoke(cli, ["status", "--data", str(box)])
+    assert "not running" in plain.stdout and f"{CHANNEL}: active v1" in plain.stdout
