@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,44 @@ def test_status_with_the_daemon_stopped_reads_the_disk(runner: CliRunner, box: P
     assert "not running" in r.stderr
     plain = runner.invoke(cli, ["status", "--data", str(box)])
     assert "not running" in plain.stdout and f"{CHANNEL}: active v1" in plain.stdout
+
+
+def test_export_refuses_a_missing_target_unless_create(box: Path, tmp_path: Path) -> None:
+    usb = tmp_path / "media" / "usb"
+    r = run("export", usb, "--data", box, code=2)
+    assert f"the export target {usb} does not exist" in r.stderr and "--create" in r.stderr
+    assert not usb.exists()
+    ok = run("export", usb, "--create", "--data", box)
+    assert " ".join(ok.stdout.split()).endswith("is safe to unplug")  # last, after the fsync
+    assert (usb / "p2pdist-export" / "releases" / CHANNEL / "v1.manifest").is_file()
+    assert sorted(p.name for p in usb.iterdir()) == ["p2pdist-export"]
+
+
+@contextmanager
+def small_drive(where: Path, options: str) -> Iterator[Path]:
+    """A real, tiny file system (tmpfs) standing in for a full USB stick."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "p2pdist-test", str(where)],
+                   check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_export_checks_the_targets_space_first(box: Path, tmp_path: Path) -> None:
+    with small_drive(tmp_path / "usb", "size=256k") as usb:
+        r = run("export", usb, "--data", box, code=4)
+        assert f"not enough space on the export target {usb}" in r.stderr
+        assert "data directory" not in r.stderr
+        assert list(usb.iterdir()) == []
+
+
+def test_export_removes_its_partial_copy_on_failure(box: Path, tmp_path: Path) -> None:
+    # room for the bytes, not for the files: the copy fails half way, after the space check
+    with small_drive(tmp_path / "usb", "size=8m,nr_inodes=12") as usb:
+        r = run("export", usb, "--data", box, code=4)
+        assert f"the export target {usb} is full" in r.stderr
+        assert list(usb.iterdir()) == []
