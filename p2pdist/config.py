@@ -25,6 +25,14 @@ from .swarm import WanSchedule
 CONFIG_NAME = "box.toml"
 SITE_MODES = ("shared-uplink", "own-link")
 MAX_SITE = 64  # check-ins and LAN adverts carry it
+WEB_PORT = 8480
+
+
+def default_web(feed: str) -> str:
+    """The library web's default address: the feed's (the box's LAN address), port 8480 (port
+    0, any free port, when the feed's is 0 too: test and demo boxes sharing one machine)."""
+    host, _sep, port = feed.rpartition(":")
+    return f"{host or '0.0.0.0'}:{0 if port == '0' else WEB_PORT}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class BoxConfig:
     utp: bool = False
     stall_s: float = 60.0
     """Seconds without payload, pieces missing, before a download tries every other source."""
+    web: str = f"0.0.0.0:{WEB_PORT}"
+    """The station's library web, HOST:PORT ("" for none)."""
 
     def __post_init__(self) -> None:
         if not self.channels:
@@ -76,6 +86,9 @@ class BoxConfig:
             except ValueError as e:
                 raise ConfigError(_("mdns_interfaces: {ip!r} is not an IP address")
                                   .format(ip=ip)) from e
+        if self.web and not _is_ip_port(self.web):
+            raise ConfigError(_("web: {value!r} is not IP:PORT (or \"\" for no library web)")
+                              .format(value=self.web))
         if not self.poll_interval_s >= 1:  # also refuses NaN
             raise ConfigError(_("poll_interval_s must be at least 1 second"))
         if not self.stall_s >= 1:
@@ -148,6 +161,15 @@ class BoxConfig:
             raise ConfigError(_("{path}: {err}").format(path=path, err=e)) from e
         except ConfigError as e:
             raise ConfigError(_("{path}: {err}").format(path=path, err=e)) from e
+
+
+def _is_ip_port(text: str) -> bool:
+    host, sep, port = text.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return bool(sep) and port.isdigit() and int(port) < 65536
 
 
 def _toml_value(v: object) -> str:

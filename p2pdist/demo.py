@@ -6,6 +6,8 @@ LAN (unlimited), so everything else is WAN and obeys the box's WAN caps, which s
 site's shared uplink. Boxes find their site neighbours through configured feed URLs (multicast on
 loopback would advertise one address for all), elect one box per site to talk to the WAN, and
 take the rest from each other. The origin and the seeder are box daemons too (same feed API).
+A real seeder, the national center's, collects the boxes' check-ins and serves the operator's
+dashboard; every box serves its library web on its address, port 8480.
 
 This module owns the scenario and the arithmetic; `cli/demo_cmd.py` presents it.
 """
@@ -83,6 +85,7 @@ class DemoSwarm:
         self.run_cli = run_cli
         self.origin = Node("origin", "-", "127.0.0.1", work / "origin")
         self.seeder = Node("seeder", "-", "127.0.0.2", work / "seeder")
+        self.center = Node("center", "-", "127.0.0.3", work / "center")
         self.boxes = [Node(f"box{i + 1}", f"site{i % sites + 1}", box_ip(i % sites, i // sites),
                            work / f"box{i + 1}") for i in range(boxes)]
         self.t0 = 0.0
@@ -105,9 +108,38 @@ class DemoSwarm:
         node.child = Child(["box", "run", "--data", node.data, "--json"], name=node.name)
         node.ready = node.child.wait_event("ready", 60)
 
+    def _start_center(self) -> None:
+        """The national center's check-in collector and dashboard: a seeder that knows the
+        release's catalog from its signed manifest but seeds nothing (the demo's links stay
+        as emulated)."""
+        from manifest import Manifest, decode_envelope
+
+        from .store import Store
+
+        envelope = Store(self.origin.data).manifest_envelope(CHANNEL, 1)
+        Store(self.center.data).record_manifest(
+            envelope, Manifest.decode_body(decode_envelope(envelope).signed))
+        config = self.work / "center.toml"
+        self.run_cli("seeder", "init", "--out", config, "--data", self.center.data, "--root",
+                     self.root, "--channel", CHANNEL, "--origin", "--listen",
+                     f"{self.center.ip}:0", "--feed", f"{self.center.ip}:0", "--metrics", "",
+                     "--web", f"{self.center.ip}:0", "--poll", "5")
+        self.center.child = Child(["seeder", "run", "--config", config, "--json"],
+                                  name=self.center.name)
+        self.center.ready = self.center.child.wait_event("ready", 60)
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.center.ip}:{self.center.ready.get('web_port', 0)}"
+
+    def library_urls(self) -> list[str]:
+        return [f"http://{b.ip}:{b.ready['web_port']}" for b in self.boxes
+                if b.ready.get("web_port")]
+
     def start(self) -> None:
         """Origin (holding the published release), then the seeder, then every box."""
         links = self.links
+        self._start_center()
         self._init(self.origin, "--listen", f"{self.origin.ip}:0", "--feed",
                    f"{self.origin.ip}:0", "--site-mode", "own-link",
                    "--wan-limit", f"up={links.origin_up}B")
@@ -123,6 +155,7 @@ class DemoSwarm:
                      if o.site == b.site and o is not b]
             args = ["--listen", f"{b.ip}:{BOX_SWARM_PORT}", "--feed", f"{b.ip}:{BOX_FEED_PORT}",
                     "--site", b.site, "--lan", site_net, "--seeder", self.seeder.feed_url,
+                    "--seeder", self.center.feed_url,
                     "--wan-limit", f"up={links.site_up}B,down={links.site_down}B"]
             for m in mates:
                 args += ["--neighbour", m]
@@ -149,11 +182,11 @@ class DemoSwarm:
         return all(b.done_at is not None for b in self.boxes)
 
     def crashed(self) -> list[str]:
-        return [f"{n.name}: {n.child.stderr_tail}" for n in self.nodes
+        return [f"{n.name}: {n.child.stderr_tail}" for n in (*self.nodes, self.center)
                 if n.child is not None and n.child.proc.poll() is not None]
 
     def stop(self) -> None:
-        stop_all([n.child for n in self.nodes if n.child is not None])
+        stop_all([n.child for n in (*self.nodes, self.center) if n.child is not None])
 
     def summary(self, size: int) -> dict[str, Any]:
         boxes = []

@@ -52,6 +52,8 @@ class SeederConfig:
     stale_hours: float = 24.0
     keep_previous_s: float = 600.0
     """After a new release, the previous one stays seeded this long (0: dropped at once)."""
+    web: str = ""
+    """The operator's dashboard, HOST:PORT ("" for none)."""
 
     def swarm_config(self) -> SwarmConfig:
         """The swarm settings: many connections, WAN caps, and the private DHT if asked for."""
@@ -219,7 +221,10 @@ def _addresses(r: _Reader) -> dict[str, Any]:
                     _("an address like 127.0.0.1:9470, or \"\" for none"))
     if metrics and _address(metrics, port_zero=True) is None:
         raise r.fail("metrics", _("{value!r} is not IP:PORT").format(value=metrics))
-    return {"listen": listen, "feed": feed, "metrics": metrics}
+    web = r.get("web", str, "", _("an address like 0.0.0.0:8480, or \"\" for none"))
+    if web and _address(web, port_zero=True) is None:
+        raise r.fail("web", _("{value!r} is not IP:PORT").format(value=web))
+    return {"listen": listen, "feed": feed, "metrics": metrics, "web": web}
 
 
 def _swarm_limits(r: _Reader) -> dict[str, Any]:
@@ -318,6 +323,9 @@ listen = {listen}
 feed = {feed}
 # Prometheus metrics (GET /metrics); "" turns them off. Keep it off the public network.
 metrics = {metrics}
+# The operator's dashboard (rollout, service data, demand; JSON under /api/); "" for none.
+# Read-only and without a login: serve it on the operators' network only.
+web = {web}
 
 # Subnets whose peers are LAN (never capped).
 lan = []
@@ -336,8 +344,9 @@ dht_nodes = []
 
 # Take check-ins only from these boxes: a list of box ids, or a file with one per line.
 # allow_boxes = "boxes.txt"
-# Pass accepted check-ins up to this seeder's parent, e.g. "http://10.0.0.1:8470".
-# forward_to = "http://..."
+# Pass accepted check-ins up to this seeder's parent, e.g. "http://10.0.0.1:8470" (a
+# province forwards to the national origin, so the origin sees the whole country).
+{forward_to}
 # `p2pdist seeder status` calls a box stale after this many hours without a check-in.
 stale_hours = 24
 """
@@ -345,7 +354,8 @@ stale_hours = 24
 
 def render_template(*, data: str, root: str, channels: tuple[str, ...], origin: bool,
                     upstream: tuple[str, ...], listen: str, feed: str,
-                    metrics: str = "127.0.0.1:9470", poll_interval_s: int = 60) -> str:
+                    metrics: str = "127.0.0.1:9470", poll_interval_s: int = 60, web: str = "",
+                    forward_to: str | None = None) -> str:
     """The commented seeder.toml `p2pdist seeder init` writes."""
     def v(x: object) -> str:
         return json.dumps(x, ensure_ascii=False)
@@ -353,4 +363,6 @@ def render_template(*, data: str, root: str, channels: tuple[str, ...], origin: 
     return TEMPLATE.format(data=v(data), root=v(root), channels=v(list(channels)),
                            origin="true" if origin else "false", upstream=v(list(upstream)),
                            listen=v(listen), feed=v(feed), metrics=v(metrics),
-                           poll=poll_interval_s)
+                           poll=poll_interval_s, web=v(web),
+                           forward_to=(f"forward_to = {v(forward_to)}" if forward_to
+                                       else '# forward_to = "http://..."'))

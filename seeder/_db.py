@@ -24,7 +24,26 @@ from p2pdist.i18n import _
 
 from ._rollout import BoxRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_SCHEMA_V2 = """
+ALTER TABLE box_channels ADD COLUMN rate INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE box_channels ADD COLUMN problem TEXT NOT NULL DEFAULT '';
+ALTER TABLE boxes ADD COLUMN clock_trusted INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE IF NOT EXISTS requests (
+    box_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS play_days (
+    box_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
+"""
+"""Version 2 (the station's web): download rate and problem per channel, the box's clock flag,
+点单 requests and plays per day."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS boxes (
     box_id TEXT PRIMARY KEY,
@@ -132,6 +151,8 @@ class CheckinDB:
                     .format(path=path, v=version))
             with conn:
                 conn.executescript(_SCHEMA)
+                if version < 2:
+                    conn.executescript(_SCHEMA_V2)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (OSError, sqlite3.Error) as e:
             raise StorageError(_("cannot open the check-in database {path}: {err}").format(
@@ -187,20 +208,30 @@ class CheckinDB:
         try:
             with self._conn:
                 self._conn.execute(
-                    "INSERT INTO boxes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (box_id) "
+                    "INSERT INTO boxes (box_id, public_key, site, first_seen, last_seen, "
+                    "last_seq, last_sent, last_peer, free_disk, clock_trusted) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (box_id) "
                     "DO UPDATE SET site = excluded.site, last_seen = excluded.last_seen, "
                     "last_seq = excluded.last_seq, last_sent = excluded.last_sent, "
-                    "last_peer = excluded.last_peer, free_disk = excluded.free_disk",
+                    "last_peer = excluded.last_peer, free_disk = excluded.free_disk, "
+                    "clock_trusted = excluded.clock_trusted",
                     (c.box_id, c.box_key, c.site, received, received, c.seq, c.sent, peer,
-                     c.free_disk))
+                     c.free_disk, int(c.clock_trusted)))
                 self._conn.execute(
                     "INSERT INTO checkins VALUES (?, ?, ?, ?, ?, ?)",
                     (c.box_id, c.seq, c.sent, received, peer, v.digest))
                 self._conn.execute("DELETE FROM box_channels WHERE box_id = ?", (c.box_id,))
                 self._conn.executemany(
-                    "INSERT INTO box_channels VALUES (?, ?, ?, ?, ?)",
-                    [(c.box_id, ch, r.version, r.state, r.progress)
+                    "INSERT INTO box_channels (box_id, channel, version, state, progress, rate, "
+                    "problem) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(c.box_id, ch, r.version, r.state, r.progress, r.rate, r.problem)
                      for ch, r in c.channels.items()])
+                self._conn.executemany(
+                    "INSERT INTO requests VALUES (?, ?, ?, ?)",
+                    [(c.box_id, c.seq, k, n) for k, n in c.requests.items() if n > 0])
+                self._conn.executemany(
+                    "INSERT INTO play_days VALUES (?, ?, ?, ?)",
+                    [(c.box_id, c.seq, d, n) for d, n in c.days.items() if n > 0])
                 self._conn.executemany(
                     "INSERT INTO plays VALUES (?, ?, ?, ?, ?, ?)",
                     [(c.box_id, c.seq, title, n, c.window[0], c.window[1])
@@ -248,21 +279,48 @@ class CheckinDB:
 
     def boxes(self) -> list[BoxRecord]:
         reports: dict[str, dict[str, ChannelReport]] = {}
-        for box_id, channel, version, state, progress in self._run(
-                "SELECT box_id, channel, version, state, progress FROM box_channels"):
+        for box_id, channel, version, state, progress, rate, problem in self._run(
+                "SELECT box_id, channel, version, state, progress, rate, problem "
+                "FROM box_channels"):
             reports.setdefault(_str(box_id), {})[_str(channel)] = ChannelReport(
-                _int(version), _str(state), _float(progress))
+                _int(version), _str(state), _float(progress), _int(rate), _str(problem))
         out = []
-        for box_id, site, first, last, seq, free in self._run(
-                "SELECT box_id, site, first_seen, last_seen, last_seq, free_disk FROM boxes"):
+        for box_id, site, first, last, seq, free, trusted, peer in self._run(
+                "SELECT box_id, site, first_seen, last_seen, last_seq, free_disk, clock_trusted, "
+                "last_peer FROM boxes"):
             out.append(BoxRecord(_str(box_id), _str(site), _float(first), _float(last),
-                                 _int(seq), _int(free), reports.get(_str(box_id), {})))
+                                 _int(seq), _int(free), reports.get(_str(box_id), {}),
+                                 bool(trusted), _str(peer)))
         return out
 
     def top_titles(self, limit: int) -> list[tuple[str, int]]:
         rows = self._run("SELECT title, sum(count) AS n FROM plays GROUP BY title "
                          "ORDER BY n DESC, title LIMIT ?", (limit,))
         return [(_str(t), _int(n)) for t, n in rows]
+
+    def plays_by_box(self) -> dict[str, dict[str, int]]:
+        """Per box, plays per title (all check-ins together)."""
+        out: dict[str, dict[str, int]] = {}
+        for box_id, title, n in self._run("SELECT box_id, title, sum(count) FROM plays "
+                                          "GROUP BY box_id, title"):
+            out.setdefault(_str(box_id), {})[_str(title)] = _int(n)
+        return out
+
+    def days_by_box(self) -> dict[str, dict[str, int]]:
+        """Per box, plays per day (the box's calendar)."""
+        out: dict[str, dict[str, int]] = {}
+        for box_id, day, n in self._run("SELECT box_id, day, sum(count) FROM play_days "
+                                        "GROUP BY box_id, day"):
+            out.setdefault(_str(box_id), {})[_str(day)] = _int(n)
+        return out
+
+    def requests_by_box(self) -> dict[str, dict[str, int]]:
+        """Per box, 点单 counts per key."""
+        out: dict[str, dict[str, int]] = {}
+        for box_id, key, n in self._run("SELECT box_id, key, sum(count) FROM requests "
+                                        "GROUP BY box_id, key"):
+            out.setdefault(_str(box_id), {})[_str(key)] = _int(n)
+        return out
 
     def site_plays(self) -> dict[str, int]:
         rows = self._run("SELECT boxes.site, sum(plays.count) FROM plays JOIN boxes "

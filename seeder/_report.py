@@ -1,4 +1,5 @@
-"""`seeder status`'s data: the rollout summary over a seeder's data directory (read only)."""
+"""`seeder status`'s and the dashboard's data: the rollout summary, the service data and the
+demand over a seeder's data directory (read only)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from p2pdist.store import Store
 
 from ._db import CheckinDB, db_path
 from ._rollout import summarize
+from ._service_data import service_report
 
 TOP_TITLES = 10
 
@@ -38,6 +40,21 @@ def rollout_report(data: Path, *, channels: tuple[str, ...] | None,
                            site_plays=db.site_plays(), now=now,
                            stale_after_s=stale_hours * 3600)
         report["checkins"] = db.checkin_count()
+        report["service"] = service_report(
+            db.boxes(), plays=db.plays_by_box(), days=db.days_by_box(),
+            requests=db.requests_by_box(), themes_of=catalog_themes(store, names))
         return report
     finally:
         db.close()
+
+
+def catalog_themes(store: Store, channels: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Per title, its themes, from the newest manifest recorded for each channel (a seeder
+    still fetching a release, or one that only collects check-ins, knows the catalog too)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for c in channels:
+        versions = store.releases(c)
+        if versions:
+            for f in store.load_manifest(c, versions[-1]).files:
+                out.setdefault(f.title, f.themes)
+    return out

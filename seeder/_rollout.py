@@ -41,6 +41,10 @@ class BoxRecord:
     last_seq: int
     free_disk: int
     channels: Mapping[str, ChannelReport]
+    clock_trusted: bool = True
+    via: str = ""
+    """The address the newest check-in came from: the box itself, or (at a parent) the lower
+    seeder that forwarded it, i.e. the province."""
 
 
 def _status(report: ChannelReport, target: int | None, stale: bool) -> str:
@@ -118,12 +122,16 @@ def summarize(
         STALE: stale[b.box_id],
         "seq": b.last_seq,
         "free_disk": b.free_disk,
+        "clock_trusted": b.clock_trusted,
+        "via": b.via,
         "channels": {c: {"version": r.version, "state": r.state, "progress": r.progress,
+                         "rate": r.rate, "problem": r.problem,
                          "status": _status(r, targets[c], stale[b.box_id])}
                      for c, r in sorted(b.channels.items())},
     } for b in records]
     listed += [{"box_id": i, "site": None, "seen": False, "first_seen": None, "last_seen": None,
-                "age_s": None, STALE: None, "seq": None, "free_disk": None, "channels": {}}
+                "age_s": None, STALE: None, "seq": None, "free_disk": None,
+                "clock_trusted": None, "via": None, "channels": {}}
                for i in never]
     return {
         "generated": now,

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -15,12 +16,13 @@ import trio
 from keys import MAX_ROOT_BYTES, P2PDistError, parse_root_envelope
 from p2pdist.boxstate import BoxState
 from p2pdist.errors import ConfigError, NetworkError
-from p2pdist.feeds import serve_feed
+from p2pdist.feeds import serve_asgi, serve_feed
 from p2pdist.i18n import _
 from p2pdist.store import Store
 from p2pdist.swarm import Swarm, TorrentSnapshot, UnknownTorrentError
 
 from ._config import SeederConfig
+from ._dashboard import make_app
 from ._db import CheckinDB, db_path
 from ._follow import Follower, OriginWatcher
 from ._forward import Forwarder
@@ -60,6 +62,7 @@ class SeederService:
         self.follower: Follower | None = None
         self.feed_port = 0
         self.metrics_port = 0
+        self.web_port = 0
         self._scope = trio.CancelScope()
         self._stopped = trio.Event()
         self._nursery: trio.Nursery | None = None
@@ -109,12 +112,20 @@ class SeederService:
                 with self._setting("metrics"):
                     self.metrics_port = await nursery.start(
                         serve_metrics, self.metrics.registry, self.config.metrics)
+            if self.config.web:
+                with self._setting("web"):
+                    self.web_port = await nursery.start(partial(
+                        serve_asgi, make_app(self.config.data, channels=self.config.channels,
+                                             allowed=self.config.allow_boxes,
+                                             stale_hours=self.config.stale_hours),
+                        self.config.web, name="dashboard"))
             if forwarder is not None:
                 await nursery.start(forwarder.run)
             await nursery.start(self._upstream().run)
             nursery.start_soon(self._sample_loop)
             log.info(kv("seeder_ready", swarm_port=self.swarm.listen_port,
-                        feed_port=self.feed_port, metrics_port=self.metrics_port))
+                        feed_port=self.feed_port, metrics_port=self.metrics_port,
+                    web_port=self.web_port))
             task_status.started()
 
     @contextlib.contextmanager

@@ -24,7 +24,7 @@ from keys import P2PDistError, TrustError
 from manifest import VerifiedRelease
 
 from ..boxstate import BoxState
-from ..checkin import CheckinQueue
+from ..checkin import CheckinQueue, ServiceLog
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..errors import ConfigError, StorageError
@@ -36,6 +36,7 @@ from ..seeding import seed_active
 from ..store import Store
 from ..swarm import Swarm, SwarmConfig
 from ..trust import floors, verify_release_for
+from ..web import Library, serve_library
 from ._checkins import checkin_loop
 from ._downloads import PEER_REFRESH_S, DownloadSupervisor
 from ._feedsource import BoxFeedSource
@@ -82,6 +83,7 @@ class BoxAgent(DownloadSupervisor):
         # box; peer exchange would hand every box the WAN addresses and undo the election.
         self.pex = config.site_mode == "own-link"
         self.feed_port = 0
+        self.web_port = 0
         self.started_at = clock()
         self.neighbours: dict[str, LanPeer] = {}
         self.policy_sources = SourcePolicy()
@@ -97,6 +99,7 @@ class BoxAgent(DownloadSupervisor):
         self.activated = trio.Event()
         self.identity = self.state.identity()
         self.outbox = CheckinQueue(data_dir / "state")
+        self.service = ServiceLog(data_dir / "state", clock=clock)
         self._stalled: dict[str, bool] = {}
         self.stalls: dict[str, dict[str, Any]] = {}  # channel -> the stall in plain words
 
@@ -121,6 +124,10 @@ class BoxAgent(DownloadSupervisor):
                 partial(serve_feed, identity=self.state.identity()), source, self.config.feed)
             await nursery.start(serve_control, socket_path(self.data_dir),
                                 partial(handle_control, self))
+            if self.config.web:
+                self.web_port = await nursery.start(
+                    serve_library, Library(self.store, self.config.channels), self.service,
+                    self.config.web)
             if self.config.mdns:
                 await self._start_discovery(nursery)
             if self.config.neighbours:

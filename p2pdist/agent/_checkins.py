@@ -12,11 +12,12 @@ import trio
 
 from keys import P2PDistError
 
-from ..checkin import ChannelReport, deliver, make_checkin
+from ..checkin import ChannelReport, ServiceReport, deliver, make_checkin
 from ..feeds import FeedClient
 
 if TYPE_CHECKING:
     from ._agent import BoxAgent
+    from ._machine import UpdateMachine
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,25 @@ async def checkin_loop(agent: BoxAgent) -> None:
     CHECKIN_INTERVAL_S. Reports wait in a durable outbox while the box is offline."""
     window_start = int(agent.clock())
     while True:
-        now = int(agent.clock())
-        body = make_checkin(
-            agent.identity, seq=agent.outbox.next_seq(now), sent=now, site=agent.config.site,
-            channels={c: ChannelReport(m.active_version or 0, str(m.phase),
-                                       _progress(agent, c)) for c, m in agent.machines.items()},
-            free_disk=shutil.disk_usage(agent.data_dir).free, plays={},
-            window=(window_start, now))
-        window_start = now
+        # The service data (plays, 点单) leaves its log in the same step that seals the
+        # check-in carrying it (exactly once; see checkin.ServiceLog).
+        for seq, sealed in agent.service.sealed():
+            await trio.to_thread.run_sync(agent.outbox.enqueue, sealed)
+            agent.service.sealed_done(seq)
+
+        def build(report: ServiceReport, window_start: int = window_start) -> tuple[int, bytes]:
+            seq = agent.outbox.next_seq(report.time)
+            return seq, make_checkin(
+                agent.identity, seq=seq, sent=report.time, site=agent.config.site,
+                channels={c: _report(agent, c, m) for c, m in agent.machines.items()},
+                free_disk=shutil.disk_usage(agent.data_dir).free, plays=report.plays,
+                window=(min(window_start, report.time), report.time), days=report.days,
+                requests=report.requests, clock_trusted=report.clock_trusted)
+
+        seq, body = agent.service.seal(build)
+        window_start = int(agent.clock())
         await trio.to_thread.run_sync(agent.outbox.enqueue, body)
+        agent.service.sealed_done(seq)
         await _deliver(agent)
         with trio.move_on_after(CHECKIN_INTERVAL_S):
             await agent.activated.wait()
@@ -54,11 +65,14 @@ async def _deliver(agent: BoxAgent) -> None:
             log.info("check-ins to %s wait: %s", url, e)
 
 
-def _progress(agent: BoxAgent, channel: str) -> float:
+def _report(agent: BoxAgent, channel: str, m: UpdateMachine) -> ChannelReport:
+    """One channel's line: version, phase, progress and rate of the download, last problem."""
+    progress, rate = 1.0, 0
     key = agent.downloading.get(channel)
-    if key is None:
-        return 1.0
-    with contextlib.suppress(P2PDistError):
-        s = agent.swarm.snapshot(key)
-        return s.bytes_done / s.bytes_wanted if s.bytes_wanted else 0.0
-    return 0.0
+    if key is not None:
+        progress = 0.0
+        with contextlib.suppress(P2PDistError):
+            s = agent.swarm.snapshot(key)
+            progress = min(1.0, s.bytes_done / s.bytes_wanted) if s.bytes_wanted else 0.0
+            rate = max(0, int(s.download_rate))
+    return ChannelReport(m.active_version or 0, str(m.phase), progress, rate, m.reason or "")

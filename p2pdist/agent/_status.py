@@ -33,6 +33,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
         "uptime_s": round(agent.clock() - agent.started_at, 1),
         "swarm_port": agent.swarm.listen_port,
         "feed_port": agent.feed_port,
+        "web_port": agent.web_port,
         "root_version": agent.root.version,
         "channels": channels,
         "neighbours": len(agent.neighbours),

@@ -16,9 +16,19 @@ field          value
                update phase (``idle``, ``downloading``, ``seeding``, ...), and the progress of
                the current update in ten-thousandths (0..10000; no floats in signed documents)
 ``free_disk``  free bytes on the data disk
-``counters``   ``{"plays": {title: count}}`` over the window
+``counters``   ``{"plays": {title: count}}`` over the window; since the station's web, also
+               ``"days": {"YYYY-MM-DD": plays}`` (the box's calendar day of each play) and
+               ``"requests": {key: count}`` (点单: ``kind:<kind>``, ``theme:<theme>`` or
+               ``wish:<free text>``)
 ``window``     ``{start, end}``: the period the counters cover (Unix seconds)
+``clock``      optional, ``{"trusted": 0 | 1}``: whether the box believed its clock when it
+               dated ``sent``, ``window`` and ``days`` (boxes may have no real-time clock; the
+               seq numbers order check-ins whatever the clock says)
 =============  ========================================================================
+
+A channel report may also carry ``rate`` (download bytes/s now) and ``problem`` (why the
+update is stuck, as the box words it; empty when nothing is wrong). The fields added with the
+station's web are optional on decode, so a check-in of an older box still reads.
 
 Unlike a manifest, the key that verifies a check-in travels inside it: a box's identity is
 self-certifying (its id is the hash of its key), so a seeder can take check-ins from boxes it
@@ -30,6 +40,7 @@ is used until the key matches the id and the signature verifies.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,10 +75,16 @@ MAX_CHANNELS = 64
 MAX_STATE = 32
 MAX_TITLES = 256
 MAX_TITLE = 200
+MAX_DAYS = 400
+MAX_REQUESTS = 64
+MAX_REQUEST_KEY = 160
+MAX_PROBLEM = 200
 PROGRESS_SCALE = 10_000
 _KEY_BYTES = 32
 _BOX_ID_LEN = 64
 _HEX = frozenset("0123456789abcdef")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+REQUEST_KINDS = ("kind", "theme", "wish")
 
 
 @dataclass(frozen=True)
@@ -83,14 +100,20 @@ class ChannelReport:
     version: int
     state: str
     progress: float
+    rate: int = 0
+    """Download rate now, bytes per second."""
+    problem: str = ""
+    """Why the update does not move (the box's last error), or "" when nothing is wrong."""
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.progress <= 1.0 or self.version < 0:  # NaN fails the comparison
-            raise ValueError("a channel report needs version >= 0 and progress in [0, 1]")
+        if not 0.0 <= self.progress <= 1.0 or self.version < 0 or self.rate < 0:
+            raise ValueError("a channel report needs version >= 0, rate >= 0 and progress in "
+                             "[0, 1]")  # NaN fails the comparison too
 
     def to_obj(self) -> dict[str, object]:
         return {"version": self.version, "state": self.state,
-                "progress": round(self.progress * PROGRESS_SCALE)}
+                "progress": round(self.progress * PROGRESS_SCALE), "rate": self.rate,
+                "problem": one_line(self.problem, MAX_PROBLEM)}
 
 
 @dataclass(frozen=True)
@@ -105,12 +128,15 @@ class Checkin:
     free_disk: int
     plays: Mapping[str, int]
     window: tuple[int, int]
+    days: Mapping[str, int] = field(default_factory=dict)
+    requests: Mapping[str, int] = field(default_factory=dict)
+    clock_trusted: bool = True
     box_id: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "box_id", key_id(self.box_key))
-        object.__setattr__(self, "channels", MappingProxyType(dict(self.channels)))
-        object.__setattr__(self, "plays", MappingProxyType(dict(self.plays)))
+        for name in ("channels", "plays", "days", "requests"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def encode_body(self) -> bytes:
         return encode({
@@ -123,8 +149,10 @@ class Checkin:
             "site": self.site,
             "channels": {c: r.to_obj() for c, r in self.channels.items()},
             "free_disk": self.free_disk,
-            "counters": {"plays": dict(self.plays)},
+            "counters": {"plays": dict(self.plays), "days": dict(self.days),
+                         "requests": dict(self.requests)},
             "window": {"start": self.window[0], "end": self.window[1]},
+            "clock": {"trusted": int(self.clock_trusted)},
         })
 
     @classmethod
@@ -158,14 +186,30 @@ class Checkin:
         free_disk = f.integer("free_disk")
         counters = Fields(f.mapping("counters"), "check-in.counters")
         plays = _decode_plays(counters.mapping("plays"))
+        days = _decode_days(counters.mapping("days")) if counters.has("days") else {}
+        requests = (_decode_requests(counters.mapping("requests"))
+                    if counters.has("requests") else {})
         counters.done()
         w = Fields(f.mapping("window"), "check-in.window")
         window = (w.integer("start"), w.integer("end"))
         w.done()
         if window[0] > window[1]:
             raise MalformedError("check-in.window ends before it starts")
+        trusted = True
+        if f.has("clock"):
+            clock = Fields(f.mapping("clock"), "check-in.clock")
+            trusted = bool(clock.integer("trusted", 0, 1))
+            clock.done()
         f.done()
-        return cls(box_key, seq, sent, site, channels, free_disk, plays, window)
+        return cls(box_key, seq, sent, site, channels, free_disk, plays, window, days, requests,
+                   trusted)
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` as one printable NFC line of at most `limit` characters (for free text from a
+    box's errors or a station's visitor)."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", flat)[:limit]).strip()
 
 
 def _printable(text: str, what: str, *, allow_empty: bool = False) -> str:
@@ -188,8 +232,44 @@ def _decode_channels(obj: dict[str, object]) -> dict[str, ChannelReport]:
         version = r.integer("version")
         state = _printable(r.text("state", MAX_STATE), f"{what}.state")
         progress = r.integer("progress", 0, PROGRESS_SCALE)
+        rate = r.integer("rate") if r.has("rate") else 0
+        problem = r.text("problem", MAX_PROBLEM) if r.has("problem") else ""
+        if problem:
+            _printable(problem, f"{what}.problem")
         r.done()
-        out[channel] = ChannelReport(version, state, progress / PROGRESS_SCALE)
+        out[channel] = ChannelReport(version, state, progress / PROGRESS_SCALE, rate, problem)
+    return out
+
+
+def _count(count: object, what: str) -> int:
+    if type(count) is not int or not 0 <= count < 2**63:
+        raise MalformedError(f"{what} counts must be non-negative integers")
+    return count
+
+
+def _decode_days(obj: dict[str, object]) -> dict[str, int]:
+    if len(obj) > MAX_DAYS:
+        raise MalformedError(f"check-in.counters.days lists more than {MAX_DAYS} days")
+    out = {}
+    for day, count in obj.items():
+        if not _DAY.fullmatch(day):
+            raise MalformedError("check-in.counters.days keys must be dates like 2027-01-28")
+        out[day] = _count(count, "check-in.counters.days")
+    return out
+
+
+def _decode_requests(obj: dict[str, object]) -> dict[str, int]:
+    if len(obj) > MAX_REQUESTS:
+        raise MalformedError(f"check-in.counters.requests lists more than {MAX_REQUESTS} keys")
+    out = {}
+    for key, count in obj.items():
+        kind, sep, value = key.partition(":")
+        if (kind not in REQUEST_KINDS or not sep or len(key) > MAX_REQUEST_KEY
+                or unicodedata.normalize("NFC", key) != key):
+            raise MalformedError("check-in.counters.requests keys must be kind:, theme: or "
+                                 f"wish: and NFC text of at most {MAX_REQUEST_KEY} characters")
+        _printable(value, "check-in.counters.requests value")
+        out[key] = _count(count, "check-in.counters.requests")
     return out
 
 
@@ -256,6 +336,9 @@ def make_checkin(
     free_disk: int,
     plays: Mapping[str, int],
     window: tuple[int, int],
+    days: Mapping[str, int] | None = None,
+    requests: Mapping[str, int] | None = None,
+    clock_trusted: bool = True,
 ) -> bytes:
     """Build and sign a check-in; the bytes to queue and send.
 
@@ -272,6 +355,9 @@ def make_checkin(
         free_disk: free bytes on the data disk.
         plays: play counts per title over `window`.
         window: (start, end) Unix seconds covered by `plays`.
+        days: plays per calendar day of the box's clock ("YYYY-MM-DD").
+        requests: 点单 counts by key (``kind:...``, ``theme:...``, ``wish:...``).
+        clock_trusted: whether the box believes its clock (`sent`, `window`, `days`).
 
     Raises:
         ConfigError: the site name or the channel list does not fit the format.
@@ -289,15 +375,24 @@ def make_checkin(
         if t and t.isprintable():
             merged[t] = merged.get(t, 0) + count
     ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TITLES]
+    days_in = {d: n for d, n in (days or {}).items() if _DAY.fullmatch(d)}
+    asked = sorted(((k, n) for k, n in (requests or {}).items()
+                    if len(k) <= MAX_REQUEST_KEY and k.partition(":")[0] in REQUEST_KINDS),
+                   key=lambda kv: (-kv[1], kv[0]))[:MAX_REQUESTS]
 
     def signed() -> bytes:
         checkin = Checkin(key.public.raw, seq, sent, site, channels, free_disk, dict(ranked),
-                          window)
+                          window, dict(sorted(days_in.items())[-MAX_DAYS:]),
+                          dict(asked), clock_trusted)
         return Envelope(checkin.encode_body()).sign(key).encode()
 
     data = signed()
-    while len(data) > MAX_CHECKIN_BYTES and ranked:
-        ranked = ranked[: len(ranked) // 2]
+    while len(data) > MAX_CHECKIN_BYTES and (ranked or asked):
+        # the most played titles and the most asked-for requests are the ones kept
+        if len(ranked) >= len(asked):
+            ranked = ranked[: len(ranked) // 2]
+        else:
+            asked = asked[: len(asked) // 2]
         data = signed()
     try:
         verify_checkin(data)  # the builder and the parser agree, by construction

@@ -15,7 +15,7 @@ from keys import MAX_ROOT_BYTES
 
 from ..agent import BoxAgent
 from ..boxstate import BoxState
-from ..config import SITE_MODES, BoxConfig
+from ..config import SITE_MODES, WEB_PORT, BoxConfig, default_web
 from ..i18n import _
 from ._common import console, data_option, json_option, read_file
 
@@ -48,15 +48,20 @@ from ._common import console, data_option, json_option, read_file
               help="Seconds between polls of the seeders.")
 @click.option("--utp/--no-utp", default=False, show_default=True,
               help="uTP besides TCP (yields on a busy uplink; costs CPU).")
+@click.option("--web", default=None,
+              help="The station's library web HOST:PORT (default: the feed's address, port "
+                   f"{WEB_PORT}; \"\" for none).")
 def init(data: Path, root: Path, channels: tuple[str, ...], seeders: tuple[str, ...],
          neighbours: tuple[str, ...], lan: tuple[str, ...], wan_limit: tuple[str, ...],
          policy: tuple[str, ...], site: str, site_mode: str, listen: str, feed: str, mdns: bool,
-         mdns_interfaces: tuple[str, ...], poll_interval_s: float, utp: bool) -> None:
+         mdns_interfaces: tuple[str, ...], poll_interval_s: float, utp: bool,
+         web: str | None) -> None:
     """Pin the trust root, make the box's identity key and write DATA/box.toml."""
     config = BoxConfig(channels=channels, seeders=seeders, neighbours=neighbours, site=site,
                        site_mode=site_mode, lan=lan, wan_limit=wan_limit, policy=policy,
                        listen=listen, feed=feed, mdns=mdns, mdns_interfaces=mdns_interfaces,
-                       poll_interval_s=poll_interval_s, utp=utp)
+                       poll_interval_s=poll_interval_s, utp=utp,
+                       web=default_web(feed) if web is None else web)
     state = BoxState(data)
     pinned = state.pin_root(read_file(root, _("trust root"), MAX_ROOT_BYTES))
     box_id = state.identity().keyid
@@ -101,7 +106,8 @@ def run(data: Path, as_json: bool, verbose: bool, log_level: str | None) -> None
                 nursery.start_soon(stop_on_signal)
                 await nursery.start(agent.run)
                 ready = {"event": "ready", "node_id": agent.node_id,
-                         "swarm_port": agent.swarm.listen_port, "feed_port": agent.feed_port}
+                         "swarm_port": agent.swarm.listen_port, "feed_port": agent.feed_port,
+                         "web_port": agent.web_port}
                 if as_json:
                     click.echo(json.dumps(ready), nl=True)
                     sys.stdout.flush()

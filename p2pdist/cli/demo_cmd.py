@@ -26,6 +26,7 @@ from ..demo import CHANNEL, DemoSwarm, Links, fresh_dir
 from ..errors import TransferError
 from ..i18n import _
 from ..sample import parse_size
+from ..web import add_sample_clip
 from ._common import console, human_size, json_option
 
 MARKER = ".p2pdist-demo"
@@ -63,6 +64,7 @@ def prepare_release(out: Path, size: str) -> Path:
     console.print(_("trust root v1: 2 of 2 root keys; the release key may sign national/..."))
     content = out / "bundle"
     _cli("sample", content, "--size", size)
+    add_sample_clip(content)  # one real clip, so the library plays something
     mf = out / "release.v1.manifest"
     _cli("release", "build", content, "--channel", CHANNEL, "--version", "1", "--catalog",
          content / "catalog.toml", "--expires", "90", "--out", mf)
@@ -113,7 +115,10 @@ def _table(swarm: DemoSwarm, size: int) -> Table:
 @click.option("--boxes", type=click.IntRange(1, 30), default=8, show_default=True)
 @click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True)
 @json_option("Print the summary as one JSON object.")
-def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool) -> None:
+@click.option("--stay", is_flag=True,
+              help="Keep everything running after the summary (the library and dashboard "
+                   "stay up) until Ctrl-C.")
+def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool, stay: bool) -> None:
     """Run the whole system on loopback: sign a release, seed it, watch boxes update."""
     total = parse_size(size)
     console.quiet = as_json
@@ -129,6 +134,7 @@ def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool) -> None:
                         d=human_size(links.site_down), u=human_size(links.site_up)))
     with DemoSwarm(out, root, boxes, sites, links, _cli) as swarm:
         swarm.start()
+        _print_urls(swarm)
         deadline = time.monotonic() + TIMEOUT_S
         with Live(_table(swarm, total), console=console, refresh_per_second=2,
                   transient=False) as live:
@@ -147,10 +153,43 @@ def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool) -> None:
             swarm.poll()
             live.update(_table(swarm, total))
         summary = swarm.summary(total)
-    _print_summary(summary)
-    if as_json:
-        console.quiet = False
-        click.echo(json.dumps(summary, ensure_ascii=False))
+        summary["library_urls"] = swarm.library_urls()
+        summary["dashboard_url"] = swarm.dashboard_url
+        _print_summary(summary)
+        if as_json:
+            console.quiet = False
+            click.echo(json.dumps(summary, ensure_ascii=False))
+        if stay:
+            _print_urls(swarm)
+            console.print(_("everything stays up; press Ctrl-C to stop"))
+            _wait_for_ctrl_c()
+
+
+def _print_urls(swarm: DemoSwarm) -> None:
+    urls = swarm.library_urls()
+    if urls:
+        console.print(_("the station library of box1: {url} (every box serves one on its "
+                        "address, port 8480)").format(url=urls[0]))
+    console.print(_("the national center's dashboard: {url}").format(url=swarm.dashboard_url))
+
+
+def _wait_for_ctrl_c() -> None:
+    import signal
+
+    stop = False
+
+    def on_signal(_sig: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    old = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _print_summary(s: dict[str, Any]) -> None:

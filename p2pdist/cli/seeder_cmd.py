@@ -49,7 +49,7 @@ def run(config_path: Path, as_json: bool, log_level: str) -> None:
             await nursery.start(service.run)
             ready = {"event": "ready", "node_id": service.node_id,
                      "swarm_port": service.swarm.listen_port, "feed_port": service.feed_port,
-                     "metrics_port": service.metrics_port}
+                     "metrics_port": service.metrics_port, "web_port": service.web_port}
             if as_json:
                 click.echo(json.dumps(ready))
             else:
@@ -72,7 +72,7 @@ def run(config_path: Path, as_json: bool, log_level: str) -> None:
 @click.option("--stale-hours", type=float,
               help="Silence after which a box counts as stale (default: the config's, or 24).")
 @click.option("--boxes", "show_boxes", is_flag=True, help="Also list every box.")
-@json_option("One JSON object: channels, sites, top_titles, boxes.")
+@json_option("One JSON object: channels, sites, top_titles, boxes, service.")
 def status(config_path: Path | None, data: Path | None, stale_hours: float | None,
            show_boxes: bool, as_json: bool) -> None:
     """Rollout per channel and version, per site, and the most played titles."""
@@ -137,12 +137,30 @@ def _print_report(report: dict[str, Any], show_boxes: bool) -> None:
         for i, t in enumerate(report["top_titles"], 1):
             top.add_row(str(i), t["title"], str(t["plays"]))
         console.print(top)
+    service = report.get("service") or {}
+    if service.get("ranking"):
+        ranking = Table("#", _("site"), _("box"), _("plays"), _("titles played"),
+                        title=_("Units by service"))
+        for u in service["ranking"][:10]:
+            ranking.add_row(str(u["rank"]), u["site"] or "-", u["box_id"][:16], str(u["plays"]),
+                            str(u["titles_played"]))
+        console.print(ranking)
+    demand = service.get("demand") or {}
+    if demand.get("total"):
+        asked = Table(_("asked for"), _("requests"), _("boxes"), title=_("Demand (点单)"))
+        for key, label in (("by_theme", _("theme: {v}")), ("by_kind", _("kind: {v}")),
+                           ("wishes", _("wish: {v}"))):
+            for x in demand[key][:10]:
+                asked.add_row(label.format(v=x["value"]), str(x["requests"]), str(x["boxes"]))
+        console.print(asked)
     if show_boxes:
         boxes = Table(_("box"), _("site"), _("last check-in"), _("free disk"), _("channels"),
                       title=_("Boxes"))
         for b in report["boxes"]:
-            chans = "; ".join(f"{c} v{r['version']} {r['state']} {100 * r['progress']:.0f}%"
-                              for c, r in b["channels"].items())
+            chans = "; ".join(
+                f"{c} v{r['version']} {r['state']} {100 * r['progress']:.0f}%"
+                + (f" ({r['problem']})" if r.get("problem") else "")
+                for c, r in b["channels"].items())
             boxes.add_row(b["box_id"][:16], b["site"] or "-",
                           _ago(b["age_s"]) if b["seen"] else _("never"),
                           human_size(b["free_disk"]) if b["seen"] else "-", chans)
@@ -164,9 +182,12 @@ def _print_report(report: dict[str, Any], show_boxes: bool) -> None:
               help="Prometheus metrics address (\"\" for none).")
 @click.option("--poll", "poll_interval_s", type=click.IntRange(1), default=60, show_default=True,
               help="Seconds between polls of upstream.")
+@click.option("--web", default="", help="Serve the operator's dashboard on HOST:PORT.")
+@click.option("--forward-to", "forward_to", default=None,
+              help="Pass check-ins up to this parent seeder's feed URL.")
 def init(out: Path, data: str, root: Path, channels: tuple[str, ...], origin: bool,
          upstream: tuple[str, ...], listen: str, feed: str, metrics: str,
-         poll_interval_s: int) -> None:
+         poll_interval_s: int, web: str, forward_to: str | None) -> None:
     """Write a commented seeder.toml (checked like `seeder run` would)."""
     from seeder import load_config, render_template
 
@@ -174,7 +195,8 @@ def init(out: Path, data: str, root: Path, channels: tuple[str, ...], origin: bo
         raise ConfigError(_("{path} already exists; refusing to overwrite it").format(path=out))
     text = render_template(data=str(Path(data).resolve()), root=str(root.resolve()),
                            channels=channels, origin=origin, upstream=upstream, listen=listen,
-                           feed=feed, metrics=metrics, poll_interval_s=poll_interval_s)
+                           feed=feed, metrics=metrics, poll_interval_s=poll_interval_s,
+                           web=web, forward_to=forward_to)
     out.write_text(text, encoding="utf-8")
     try:
         load_config(out)

@@ -10,7 +10,7 @@ from ._api import MAX_CHECKIN_BYTES, FeedInfo, Role
 from ._client import FeedClient, prove_identity
 from ._errors import BadResponseError, ResponseTooLargeError
 from ._prove import IdentityProofError, answer_challenge, new_nonce, verify_proof
-from ._server import FeedSource, serve_feed
+from ._server import FeedSource, serve_asgi, serve_feed
 
 __all__ = [
     "MAX_CHECKIN_BYTES",
@@ -24,6 +24,7 @@ __all__ = [
     "answer_challenge",
     "new_nonce",
     "prove_identity",
+    "serve_asgi",
     "serve_feed",
     "verify_proof",
 ]

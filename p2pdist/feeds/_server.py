@@ -317,6 +317,30 @@ async def serve_feed(
     Raises:
         ConfigError: `bind` is malformed or cannot be bound.
     """
+    await serve_asgi(FeedApp(source, identity), bind, name="feed",
+                     shutdown_trigger=shutdown_trigger, task_status=task_status)
+
+
+async def serve_asgi(
+    app: Any,
+    bind: str,
+    *,
+    name: str,
+    shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve an ASGI app with hypercorn on trio (the feed, the station's web, the dashboard).
+
+    Args:
+        app: the ASGI application.
+        bind: ``IP:PORT`` to listen on; port 0 picks a free port.
+        name: what is served, for the log.
+        shutdown_trigger: when it returns, open requests get GRACEFUL_S seconds to finish.
+        task_status: receives the bound port once the server accepts connections.
+
+    Raises:
+        ConfigError: `bind` is malformed or cannot be bound.
+    """
     sock = _listen(bind)
     with sock:
         port: int = sock.getsockname()[1]
@@ -332,11 +356,11 @@ async def serve_feed(
             await nursery.start(
                 partial(
                     worker_serve,
-                    wrap_app(FeedApp(source, identity), config.wsgi_max_body_size, "asgi"),
+                    wrap_app(app, config.wsgi_max_body_size, "asgi"),
                     config,
                     sockets=Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[]),
                     shutdown_trigger=shutdown_trigger,
                 )
             )
-            log.info("feed serving on port %d", port)
+            log.info("%s serving on port %d", name, port)
             task_status.started(port)

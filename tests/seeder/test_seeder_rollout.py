@@ -82,9 +82,9 @@ def test_json_keys_are_stable() -> None:
     assert set(r) == {"generated", "stale_after_s", "channels", "sites", "top_titles", "boxes"}
     b = r["boxes"][0]
     assert set(b) == {"box_id", "site", "seen", "first_seen", "last_seen", "age_s", "stale",
-                      "seq", "free_disk", "channels"}
+                      "seq", "free_disk", "channels", "clock_trusted", "via"}
     assert b["channels"][C] == {"version": 2, "state": "seeding", "progress": 1.0,
-                                "status": "done"}
+                                "rate": 0, "problem": "", "status": "done"}
 
 
 KEY = SigningKey.generate()
