@@ -208,7 +208,7 @@ def run_size(size: int, args: argparse.Namespace, sha_mbps: float) -> dict[str, 
             box_b.stop()
             shutil.rmtree(work / "b", ignore_errors=True)
             # export + import (timed), then drop both copies
-            cli("export", work / "usb", "--data", work / "a", timeout=3600)
+            cli("export", work / "usb", "--create", "--data", work / "a", timeout=3600)
             evict(work / "usb")
             import_s = cli("import", work / "usb", "--data", work / "c", timeout=3600)
             shutil.rmtree(work / "usb", ignore_errors=True)

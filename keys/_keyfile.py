@@ -112,6 +112,8 @@ def save_keypair(key: SigningKey, path: Path, passphrase: bytes | None = None) -
         if p.exists():
             raise KeyFileError(_("{p} already exists; refusing to overwrite a key").format(p=p))
     try:
+        # `keys generate keys/root-a` in an empty folder: make `keys/`, private like the key.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_private_file(path, key.to_pem(passphrase))
         pub_path.write_bytes(key.public.to_pem())
     except OSError as e:

@@ -13,6 +13,7 @@ rules):
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -24,8 +25,8 @@ from keys import MAX_ROOT_BYTES, parse_root_envelope
 from manifest import MAX_ENVELOPE_BYTES
 
 from .boxstate import BoxState, root_file_version
-from .errors import ConfigError, StorageError
-from .fs import atomic_write, place
+from .errors import ConfigError, DiskFullError, StorageError
+from .fs import atomic_write, free_bytes, fsync_dir, human_size, place, translated
 from .i18n import _
 from .install import InstallReport, install_from_folder
 from .safe_read import read_bounded
@@ -48,11 +49,16 @@ def export_releases(store: Store, roots: list[bytes], dest: Path, *,
                     progress: Progress | None = None) -> ExportReport:
     """Write the active releases (all channels, or `channels`) and `roots` under `dest`.
 
-    The export is assembled in a temporary folder and renamed into place, so a drive pulled out
-    half way never holds a half export under the real name.
+    A missing `dest` is created: the caller decides whether that is safe (the CLI refuses a
+    missing target without `--create`, since an unmounted drive's mount point is not the drive
+    and exporting there fills the box's own disk). The space is checked against `dest`'s disk before
+    copying; the export is assembled in a temporary folder, removed on any failure, and renamed
+    into place, so a drive pulled out half way never holds a half export under the real name.
+    Everything is fsynced before this returns: the drive is then safe to unplug.
 
     Raises:
-        ConfigError: nothing to export. StorageError / DiskFullError: writing failed.
+        ConfigError: nothing to export.
+        DiskFullError: `dest`'s disk has too little space. StorageError: writing failed.
     """
     chosen = []
     for ch in channels or store.channels():
@@ -63,13 +69,16 @@ def export_releases(store: Store, roots: list[bytes], dest: Path, *,
         raise ConfigError(_("the box has no active release to export"))
     final = dest / EXPORT_DIR
     tmp = dest / f".{EXPORT_DIR}.tmp"
+    total = sum(f.size for _c, _v, m in chosen for f in m.files
+                if (store.active_dir(m.channel) / f.path).is_file())
+    with translated(_("create the export folder {path}").format(path=dest)):
+        dest.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    _check_target_space(dest, total + EXPORT_SLACK)
     try:
-        shutil.rmtree(tmp, ignore_errors=True)
         (tmp / "roots").mkdir(parents=True)
         for data in roots:
             atomic_write(tmp / "roots" / f"root.v{parse_root_envelope(data)[1].version}", data)
-        total = sum(f.size for _c, _v, m in chosen for f in m.files
-                    if (store.active_dir(m.channel) / f.path).is_file())
         done = 0
         for ch, v, m in chosen:
             base = tmp / "releases" / ch
@@ -88,10 +97,42 @@ def export_releases(store: Store, roots: list[bytes], dest: Path, *,
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
+        for folder, _dirs, _files in os.walk(final):
+            fsync_dir(Path(folder))  # files are fsynced by `place`; their entries are here
+        fsync_dir(dest)
+    except DiskFullError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _target_full(dest, total) from e
     except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _target_full(dest, total) from e
         raise StorageError(_("cannot write the export to {dest}: {err}").format(
             dest=dest, err=e.strerror)) from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return ExportReport(final, tuple((c, v) for c, v, _m in chosen), done)
+
+
+EXPORT_SLACK = 1024 * 1024
+"""Room for manifests, roots and file-system overhead beyond the release files."""
+
+
+def _target_full(dest: Path, total: int) -> DiskFullError:
+    # not storage_error's wording: the box's data directory is not what filled up
+    return DiskFullError(_("the export target {dest} is full: the {size} of release files do "
+                           "not fit; use a larger drive or export fewer channels "
+                           "(--channel)").format(dest=dest, size=human_size(total)))
+
+
+def _check_target_space(dest: Path, need: int) -> None:
+    free = free_bytes(dest)
+    if free < need:
+        raise DiskFullError(_("not enough space on the export target {dest}: the export needs "
+                              "{need}, its disk has {free} free; use a larger drive or export "
+                              "fewer channels (--channel)").format(
+                                  dest=dest, need=human_size(need), free=human_size(free)))
 
 
 def find_export(path: Path) -> Path:

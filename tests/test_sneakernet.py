@@ -322,7 +322,7 @@ def test_cli_export_import_end_to_end(w: World, tmp_path: Path) -> None:
     root_file = tmp_path / "root.v1"
     root_file.write_bytes(w.keys.root_v1)
     drive = tmp_path / "usb"
-    out = run("export", drive, "--data", w.box1)
+    out = run("export", drive, "--create", "--data", w.box1)
     assert f"exported {CHANNEL} v1" in out
     assert (drive / EXPORT_DIR / "roots" / "root.v1").read_bytes() == w.keys.root_v1
 

@@ -1,6 +1,7 @@
 """The `p2pdist` command line: a thin error boundary over the layers below (STYLE.md point 4).
 
-Known errors (`P2PDistError`) become one plain message on stderr and an exit code; anything else
+Known errors (`P2PDistError`) become one plain message on stderr and an exit code (and, under
+`--json`, `{"error": {"type", "message", "exit_code"}}` on stdout); anything else
 still shows its traceback, because that is a bug to report.
 
 Exit codes: 0 ok, 1 other p2pdist error, 2 usage or configuration, 3 trust (verification failed),
@@ -9,6 +10,7 @@ Exit codes: 0 ok, 1 other p2pdist error, 2 usage or configuration, 3 trust (veri
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -18,6 +20,7 @@ from keys import P2PDistError, TrustError
 
 from ..errors import ConfigError, StorageError, TransferError, first_known_error
 from ..i18n import _
+from ._common import JSON_META, JSON_PRINTED_META
 from ._lang import choose_language, lang_option, translate_help
 from ._lazy import LazyGroup
 
@@ -53,8 +56,13 @@ class ErrorBoundary(LazyGroup):
     def _report(ctx: click.Context, e: BaseException) -> None:
         assert isinstance(e, P2PDistError)
         kind = type(e).__name__
+        code = exit_code_for(e)
         click.echo(_("error ({kind}): {msg}").format(kind=kind, msg=e), err=True)
-        ctx.exit(exit_code_for(e))
+        if ctx.meta.get(JSON_META) and not ctx.meta.get(JSON_PRINTED_META):
+            # a tool that asked for JSON parses stdout: give it the error, never an empty line
+            error = {"type": kind, "message": str(e), "exit_code": code}
+            click.echo(json.dumps({"error": error}, ensure_ascii=False))
+        ctx.exit(code)
 
 
 COMMANDS = {

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -22,6 +25,54 @@ data_option = click.option(
     "--data", "data", type=click.Path(file_okay=False, path_type=Path),
     envvar="P2PDIST_DATA", default=DEFAULT_DATA, show_default=True,
     help=_("The box's data directory (or $P2PDIST_DATA)."))
+
+JSON_META = "p2pdist.json"
+JSON_PRINTED_META = "p2pdist.json-printed"
+
+
+def _remember_json(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    # `meta` is shared by every context of one invocation: the error boundary reads it to
+    # answer a failing `--json` command with a JSON error object instead of an empty stdout.
+    if value:
+        ctx.meta[JSON_META] = True
+    return value
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(help: str | None = None) -> Callable[[F], F]:
+    """The `--json` flag of every command (parameter `as_json`), known to the error boundary."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help=help or _("Print one JSON object."), callback=_remember_json)
+
+
+def print_json(obj: Any) -> None:
+    """One JSON object on stdout; the error boundary then adds no second (error) object."""
+    click.echo(json.dumps(obj, ensure_ascii=False))
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[JSON_PRINTED_META] = True
+
+
+def box_data_dir(data: Path) -> Path:
+    """`data` if it is a box's data directory (`box init` pinned a root there), else refuse.
+
+    Reading commands must not answer "nothing here" about a folder that was never a box, nor
+    create store folders in it.
+
+    Raises:
+        ConfigError: neither state/roots/ nor box.toml is there.
+    """
+    from ..config import CONFIG_NAME  # here: the config pulls in the swarm (libtorrent)
+
+    if not (data / "state" / "roots").is_dir() and not (data / CONFIG_NAME).is_file():
+        raise ConfigError(
+            _("{dir} is not a p2pdist box data directory (no state/roots/ nor {config}): run "
+              "`p2pdist box init --data {dir}` first, or give the right --data").format(
+                dir=data, config=CONFIG_NAME))
+    return data
+
 
 passphrase_file_option = click.option(
     "--passphrase-file",

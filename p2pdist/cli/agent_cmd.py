@@ -17,7 +17,7 @@ from ..agent import BoxAgent
 from ..boxstate import BoxState
 from ..config import SITE_MODES, WEB_PORT, BoxConfig, default_web
 from ..i18n import _
-from ._common import console, data_option, read_file
+from ._common import console, data_option, json_option, read_file
 
 
 @click.command("init")
@@ -76,7 +76,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 @click.command("run")
 @data_option
-@click.option("--json", "as_json", is_flag=True, help=_("Print a JSON 'ready' line when up."))
+@json_option(_("Print a JSON 'ready' line when up."))
 @click.option("-v", "--verbose", is_flag=True, help=_("Log more (same as --log-level info)."))
 @click.option("--log-level", "log_level", type=click.Choice(LOG_LEVELS), default=None,
               help=_("Log level (default info: each update step; journald keeps it)."))

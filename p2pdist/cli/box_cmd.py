@@ -28,7 +28,7 @@ from ..seeding import seed_active
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm, SwarmConfig, TorrentSnapshot, WanSchedule
 from ..trust import floors, verify_release_for
-from ._common import console, human_size, read_file
+from ._common import console, human_size, json_option, read_file
 from .release_cmd import load_roots
 
 STATS_INTERVAL_S = 1.0
@@ -63,7 +63,7 @@ def swarm_options(f: Any) -> Any:
                      help=_("Subnet whose peers are LAN (unlimited), e.g. 192.168.1.0/24.")),
         click.option("--wan-limit", "wan_limit", multiple=True,
                      help=_("WAN cap, e.g. '2Mbit@08:00-18:00' (repeat).")),
-        click.option("--json", "as_json", is_flag=True, help=_("JSON lines on stdout.")),
+        json_option(_("JSON lines on stdout.")),
         click.option("--utp/--no-utp", default=False, show_default=True,
                      help=_("uTP besides TCP (yields to other traffic on a shared uplink, but "
                           "costs CPU: ~10x slower than TCP on loopback here).")),

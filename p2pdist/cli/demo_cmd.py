@@ -27,7 +27,7 @@ from ..errors import TransferError
 from ..i18n import _
 from ..sample import parse_size
 from ..web import add_sample_clip
-from ._common import console, human_size
+from ._common import console, human_size, json_option
 
 MARKER = ".p2pdist-demo"
 TIMEOUT_S = 600
@@ -116,7 +116,7 @@ def _table(swarm: DemoSwarm, size: int) -> Table:
               help=_("How many boxes to run."))
 @click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True,
               help=_("How many sites (stations) the boxes are spread over."))
-@click.option("--json", "as_json", is_flag=True, help=_("Print the summary as one JSON object."))
+@json_option(_("Print the summary as one JSON object."))
 @click.option("--stay", is_flag=True,
               help=_("Keep everything running after the summary (the library and dashboard "
                    "stay up) until Ctrl-C."))

@@ -31,6 +31,7 @@ from ..fs import atomic_write
 from ..i18n import _
 from ._common import (
     console,
+    json_option,
     load_key,
     passphrase_file_option,
     read_file,
@@ -252,7 +253,7 @@ def _resolve_keyid(text: str, keys: dict[str, PublicKey]) -> str:
 
 @keys_group.command("show")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help=_("Print one JSON object."))
+@json_option()
 @passphrase_file_option
 def show(file: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """Describe a key file or a trust root file."""

@@ -34,6 +34,7 @@ from ._common import (
     console,
     human_duration,
     human_size,
+    json_option,
     load_key,
     passphrase_file_option,
     read_file,
@@ -180,7 +181,7 @@ def _print_verified(vr: VerifiedRelease, root: Root, content_dir: Path | None) -
 
 @release_group.command("show")
 @click.argument("manifest_file", type=existing_file)
-@click.option("--json", "as_json", is_flag=True, help=_("Print one JSON object."))
+@json_option()
 def show(manifest_file: Path, as_json: bool) -> None:
     """The catalog of MANIFEST_FILE grouped by theme (does not verify; see `release verify`)."""
     env = _read_envelope(manifest_file)

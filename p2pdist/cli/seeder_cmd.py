@@ -19,7 +19,7 @@ from rich.table import Table
 
 from ..errors import ConfigError
 from ..i18n import _
-from ._common import console, human_size
+from ._common import console, human_size, json_option
 
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 LOG_LEVELS = ("debug", "info", "warning")
@@ -33,7 +33,7 @@ def seeder_group() -> None:
 @seeder_group.command("run")
 @click.option("--config", "config_path", type=existing_file, required=True,
               help=_("The seeder's seeder.toml."))
-@click.option("--json", "as_json", is_flag=True, help=_("Print a JSON 'ready' line when up."))
+@json_option(_("Print a JSON 'ready' line when up."))
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True)
 def run(config_path: Path, as_json: bool, log_level: str) -> None:
     """Seed, serve the feed and take check-ins until SIGTERM / Ctrl-C."""
@@ -72,8 +72,7 @@ def run(config_path: Path, as_json: bool, log_level: str) -> None:
 @click.option("--stale-hours", type=float,
               help=_("Silence after which a box counts as stale (default: the config's, or 24)."))
 @click.option("--boxes", "show_boxes", is_flag=True, help=_("Also list every box."))
-@click.option("--json", "as_json", is_flag=True,
-              help=_("One JSON object: channels, sites, top_titles, boxes, service."))
+@json_option(_("One JSON object: channels, sites, top_titles, boxes, service."))
 def status(config_path: Path | None, data: Path | None, stale_hours: float | None,
            show_boxes: bool, as_json: bool) -> None:
     """Rollout per channel and version, per site, and the most played titles."""

@@ -36,12 +36,18 @@ def _bar() -> Progress:
 @click.option("--root", "roots", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help=_("Trust roots to include (pinned first) instead of the box's own."))
-def export(path: Path, data: Path, channels: tuple[str, ...], roots: tuple[Path, ...]) -> None:
+@click.option("--create", is_flag=True,
+              help=_("Create PATH if missing (by default it must exist: a mounted drive)."))
+def export(path: Path, data: Path, channels: tuple[str, ...], roots: tuple[Path, ...],
+           create: bool) -> None:
     """Write the active release(s), their signed manifests and the trust roots to PATH."""
+    if not create and not path.is_dir():
+        raise ConfigError(_("the export target {path} does not exist or is not a folder (is the "
+                            "USB drive mounted?); mount it, or pass --create to make the "
+                            "folder").format(path=path))
     store = Store(data)
     chain = ([read_file(r, _("trust root"), MAX_ROOT_BYTES) for r in roots] if roots
              else BoxState(data).chain())
-    path.mkdir(parents=True, exist_ok=True)
     with _bar() as bar:
         task = bar.add_task(_("exporting"), total=None)
         report = export_releases(store, chain, path, channels=list(channels) or None,
@@ -50,6 +56,8 @@ def export(path: Path, data: Path, channels: tuple[str, ...], roots: tuple[Path,
         console.print(_("exported {channel} v{v}").format(channel=ch, v=v))
     console.print(_("{size} written to {dir}").format(size=human_size(report.bytes),
                                                       dir=report.folder))
+    console.print(_("everything is on the disk: the drive at {path} is safe to unplug").format(
+        path=path))
 
 
 @click.command("import")

@@ -7,7 +7,6 @@ for tools and a rich table for people.
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from pathlib import Path
@@ -26,19 +25,21 @@ from rich.table import Table
 
 from manifest import catalog_of
 
-from ..control import request
+from ..control import DaemonNotRunningError, request
 from ..errors import ContentMismatchError
 from ..i18n import _
 from ..integrity import box_policy, expected_files, mark_damaged
 from ..store import Store
-from ._common import console, data_option, human_duration, human_size
+from ._common import (
+    box_data_dir,
+    console,
+    data_option,
+    human_duration,
+    human_size,
+    json_option,
+    print_json,
+)
 from ._labels import label
-
-json_option = click.option("--json", "as_json", is_flag=True, help=_("Print one JSON object."))
-
-
-def _print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
 
 
 def _eta(seconds: float | None) -> str:
@@ -47,13 +48,18 @@ def _eta(seconds: float | None) -> str:
 
 @click.command("status")
 @data_option
-@json_option
+@json_option()
 def status(data: Path, as_json: bool) -> None:
     """The active release, update state, progress with rate and ETA, last error."""
-    st = request(data, "status")
+    try:
+        st = request(box_data_dir(data), "status")
+    except DaemonNotRunningError:
+        _status_stopped(data, as_json)
+        raise
     st.pop("ok", None)
+    st["daemon"] = "running"
     if as_json:
-        _print_json(st)
+        print_json(st)
         return
     elected = _("this box") if st["elected"] == st["node_id"] else st["elected"][:12]
     console.print(_("box {id}  site {site!r} ({mode}), WAN via {elected}; up {up}; "
@@ -80,15 +86,31 @@ def status(data: Path, as_json: bool) -> None:
         console.print(_("[yellow]recent problem[/yellow] {where}: {reason}").format(**e))
 
 
+def _status_stopped(data: Path, as_json: bool) -> None:
+    """What the disk says while the daemon is down: the active version of each channel."""
+    store = Store(data)
+    channels = {ch: {"active_version": store.active_version(ch)} for ch in store.channels()}
+    if as_json:
+        print_json({"daemon": "stopped", "data": str(data), "channels": channels})
+        return
+    console.print(_("the box daemon is not running; on disk in {dir}:").format(dir=data))
+    if not channels:
+        console.print(_("no release is active yet"))
+    for ch, c in channels.items():
+        v = c["active_version"]
+        console.print(_("{channel}: active v{v}").format(channel=ch, v=v) if v is not None
+                      else _("{channel}: no active release").format(channel=ch))
+
+
 @click.command("peers")
 @data_option
-@json_option
+@json_option()
 def peers(data: Path, as_json: bool) -> None:
     """Peers by source (LAN / WAN / seeder) with bytes and rates, and LAN neighbours."""
-    p = request(data, "peers")
+    p = request(box_data_dir(data), "peers")
     p.pop("ok", None)
     if as_json:
-        _print_json(p)
+        print_json(p)
         return
     table = Table(_("channel"), _("state"), _("LAN"), _("WAN"), _("seeders"), _("down"),
                   _("up"), _("from LAN"), _("from seeders"))
@@ -113,10 +135,10 @@ def _present(store: Store, channel: str, version: int) -> list[Any]:
 
 @click.command("verify")
 @data_option
-@json_option
+@json_option()
 def verify(data: Path, as_json: bool) -> None:
     """Re-hash every file of the active release(s) against the signed manifest."""
-    store = Store(data)
+    store = Store(box_data_dir(data))
     results: dict[str, Any] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), console=console, transient=True,
@@ -134,7 +156,7 @@ def verify(data: Path, as_json: bool) -> None:
             if bad:
                 mark_damaged(data, m, [f.path for f in bad])
     if as_json:
-        _print_json({"channels": results, "ok": all(not r["bad"] for r in results.values())})
+        print_json({"channels": results, "ok": all(not r["bad"] for r in results.values())})
     else:
         for ch, r in results.items():
             mark = "[green]OK[/green]" if not r["bad"] else "[red]DAMAGED[/red]"
@@ -156,10 +178,10 @@ def _advance(bar: Progress, task: TaskID, done: int, _total: int) -> None:
 
 @click.command("library")
 @data_option
-@json_option
+@json_option()
 def library(data: Path, as_json: bool) -> None:
     """What this box can play now: themes, titles, durations."""
-    store = Store(data)
+    store = Store(box_data_dir(data))
     out: dict[str, Any] = {}
     for ch in store.channels():
         v = store.active_version(ch)
@@ -172,7 +194,7 @@ def library(data: Path, as_json: bool) -> None:
              "titles": [{"title": f.title, "kind": f.kind.value, "duration": f.duration,
                          "path": f.path} for f in g.files]} for g in cat.groups]}
     if as_json:
-        _print_json(out)
+        print_json(out)
         return
     if not out:
         console.print(_("nothing to play yet: no release is active"))
@@ -188,7 +210,7 @@ def library(data: Path, as_json: bool) -> None:
 
 @click.command("doctor")
 @data_option
-@json_option
+@json_option()
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path),
               help=_("Also write a support bundle (tar.gz, no private keys) to this file."))
 def doctor(data: Path, as_json: bool, report: Path | None) -> None:
@@ -199,7 +221,7 @@ def doctor(data: Path, as_json: bool, report: Path | None) -> None:
     if report is not None:
         write_report(data, checks, report)
     if as_json:
-        _print_json({"checks": [{"name": c.name, "verdict": str(c.verdict), "detail": c.detail,
+        print_json({"checks": [{"name": c.name, "verdict": str(c.verdict), "detail": c.detail,
                                  "hint": c.hint} for c in checks],
                      "report": str(report) if report else None})
     else:
@@ -217,7 +239,7 @@ def doctor(data: Path, as_json: bool, report: Path | None) -> None:
 
 @click.command("discover")
 @data_option
-@json_option
+@json_option()
 @click.option("--seconds", type=float, default=3.0, show_default=True,
               help=_("How long to listen when the daemon is not running."))
 @click.option("--interface", "interfaces", multiple=True,
@@ -240,7 +262,7 @@ def discover(data: Path, as_json: bool, seconds: float, interfaces: tuple[str, .
                   "feed_port": n.advert.feed_port, "swarm_port": n.advert.swarm_port,
                   "channels": dict(n.advert.channels)} for n in neighbours]
     if as_json:
-        _print_json({"source": source, "neighbours": found})
+        print_json({"source": source, "neighbours": found})
         return
     table = Table(_("neighbour"), _("role"), _("site"), _("address"), _("channels"))
     for n in found:

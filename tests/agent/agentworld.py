@@ -117,7 +117,7 @@ def build_world(d: Path) -> World:
     run_cli("release", "sign", d / "m99", "--key", d / "rogue")
     run_cli("release", "publish", manifest[1], "--content", content[1], "--to", d / "origin",
             "--root", d / "root.v1")
-    run_cli("export", d / "usb", "--data", d / "origin", "--root", d / "root.v1")
+    run_cli("export", d / "usb", "--create", "--data", d / "origin", "--root", d / "root.v1")
     return World(d, d / "root.v1", content, manifest, d / "m99", d / "usb")
 
 

@@ -184,7 +184,7 @@ def test_a_root_rotation_offered_by_two_sources_in_one_poll(agent_world: World,
         w.publish(1, pub)
         BoxState(pub).pin_root(w.root.read_bytes())
         BoxState(pub).accept_roots([root_v2.read_bytes()], int(time.time()))
-        run_cli("export", w.dir / "usb-rotated", "--data", pub)
+        run_cli("export", w.dir / "usb-rotated", "--create", "--data", pub)
     sources = [fleet.box(f"source{i}") for i in (1, 2)]
     urls = []
     for i, src in enumerate(sources):

@@ -20,7 +20,7 @@ PACKAGES = ("keys", "manifest", "p2pdist", "seeder")
 OUTPUT_FUNCS = {"echo", "secho", "print", "confirm", "prompt", "warn", "rule", "log"}
 LOG_METHODS = {"debug", "info", "warning", "error", "critical", "exception"}
 TEXT_KWARGS = {"help", "title", "caption", "description", "prompt", "short_help", "epilog"}
-TABLE_METHODS = {"add_column", "add_task", "add_section"}
+TABLE_METHODS = {"add_column", "add_task", "add_section", "json_option"}
 LETTERS = re.compile(r"[A-Za-z]{2,}")
 MARKUP = re.compile(r"\[/?[a-z ]+\]")
 

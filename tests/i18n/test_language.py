@@ -76,7 +76,8 @@ def test_errors_and_click_errors_in_chinese(tmp_path: Path) -> None:
     zh = p2pdist("status", "--data", tmp_path, lang="zh_CN.UTF-8", code=None)
     en = p2pdist("status", "--data", tmp_path, lang="C", code=None)
     assert zh.returncode == en.returncode != 0
-    assert "后台服务未运行" in zh.stderr and "daemon is not running" in en.stderr
+    assert "不是 p2pdist 资源服务宝的数据目录" in zh.stderr
+    assert "is not a p2pdist box data directory" in en.stderr
     bad = p2pdist("status", "--bogus", lang="zh_CN.UTF-8", code=2)
     assert "错误：没有选项" in bad.stderr and "查看帮助" in bad.stderr
 

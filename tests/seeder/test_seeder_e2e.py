@@ -127,9 +127,13 @@ def test_origin_province_two_boxes_rollout(published: tuple[Path, Path], trust: 
         # Peer exchange: the boxes learned each other from the seeder and traded pieces.
         assert done["received"]["wan"] > 0, done["received"]
         assert done["received"]["seeder"] > 0, done["received"]
-    # The province counts both boxes as its peers (WAN peers, sampled every 2 s).
-    wait_for("the province sees two peers",
-             lambda: metric(metrics_url, 'p2pdist_seeder_peers{source="wan"}') == 2, 10)
+    # The province's own count of what it sent covers what the boxes say came from it (one
+    # ledger, each byte once; sampled every 2 s). Peer counts are not asserted: once every
+    # side is a seed, libtorrent closes seed-to-seed connections.
+    from_province = sum(d["received"]["seeder"] for d in dones)
+    wait_for("the province counts what it sent",
+             lambda: metric(metrics_url, "p2pdist_seeder_payload_sent_bytes_total")
+             >= 0.98 * from_province, 10)
 
     for (site, data), plays in zip(boxes.items(), ({"过年好": 5}, {"过年好": 2, "拜年": 9}),
                                    strict=True):
