@@ -143,7 +143,7 @@ def _rate(n: int) -> str:
 
 def _box_state(ch: dict[str, Any]) -> str:
     if ch["status"] == "done":
-        return f'<span class="ok">{escape(_("done"))}</span>'
+        return f'<span class="ok">{escape(_("update done"))}</span>'
     if ch.get("problem"):
         return (f'<span class="bad">{escape(_("stuck"))}</span>: '
                 f'<span class="small">{escape(ch["problem"])}</span>')
