@@ -1,44 +1,53 @@
-"""Fetching one verified release through the swarm into the store: the box's update path.
+"""The swarm as the pipeline's source: fetching one verified release into the store.
 
-Order matters for crash safety (see `p2pdist.store`): record the manifest, lay out the release
-reusing held files, let libtorrent fetch the rest, check the files (reused ones by a stat,
-fetched ones by size and fsync: libtorrent verified them against the signed v2 merkle roots),
-and only then ingest and switch `active`. Killed anywhere, the next run repeats the same steps:
-linked files stay, libtorrent resumes from its resume data (or rechecks what is on disk), and
-the previous active release is untouched until the final switch.
+`fetch_release` runs the one update pipeline (`p2pdist.pipeline`) with `SwarmSource`: the
+torrent is added with the reused files marked held, the given peers are dialled (again, with
+capped back-off, while pieces are missing), and libtorrent's v2 merkle check against the signed
+torrent stands for the SHA-256 of freshly downloaded files (bytes restored from resume data are
+hashed again). Killed anywhere, the next run repeats the same steps: linked files stay,
+libtorrent resumes from its resume data (or rechecks what is on disk), and the previous active
+release is untouched until the final switch.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import trio
 
 from manifest import FileEntry, Manifest, VerifiedRelease
 
 from .backoff import Redial
-from .errors import ContentMismatchError, StallError, TorrentRefusedError, first_known_error
+from .errors import StallError, TorrentRefusedError, first_known_error
 from .i18n import _
+from .pipeline import FetchPhase, update_release
 from .store import GcReport, Policy, ReleasePlan, Store
-from .swarm import PeerSource, Swarm, TorrentSnapshot
+from .swarm import PeerSource, TorrentSnapshot
 
-MAX_REPAIRS = 3
-"""Rounds of quarantine-and-refetch before a release is declared undeliverable."""
+__all__ = ["FetchPhase", "FetchReport", "SwarmSource", "fetch_release", "missing_files",
+           "release_key"]
+
 PROGRESS_INTERVAL_S = 0.5
 PROGRESS_LOG_S = 60.0
 
 log = logging.getLogger(__name__)
 
 
-class FetchPhase(enum.StrEnum):
-    STARTED = "started"
-    DOWNLOADED = "downloaded"
-    CHECKED = "checked"
-    ACTIVATED = "activated"
+class SwarmLike(Protocol):
+    """What fetching needs of the swarm (`p2pdist.swarm.Swarm` is one)."""
+
+    async def add_torrent(self, key: str, torrent: bytes, save_path: Path, *,
+                          wanted_paths: Set[str] | None = ..., pex: bool = ...,
+                          held_paths: Set[str] = ...) -> None: ...
+    def connect_peer(self, key: str, endpoint: tuple[str, int], source: PeerSource) -> None: ...
+    def snapshot(self, key: str) -> TorrentSnapshot: ...
+    def resumed_paths(self, key: str) -> frozenset[str]: ...
+    async def recheck(self, key: str, timeout_s: float = ...) -> None: ...
+    async def wait_complete(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,53 @@ def release_key(release: VerifiedRelease) -> str:
     return release.manifest.torrent_name
 
 
+class SwarmSource:
+    """The pipeline's source when the bytes come from peers (see `ContentSource`)."""
+
+    def __init__(self, swarm: SwarmLike, store: Store, *,
+                 peers: Sequence[tuple[tuple[str, int], PeerSource]] = (),
+                 on_progress: Callable[[TorrentSnapshot], None] | None = None,
+                 pex: bool = True, stall_timeout_s: float | None = None) -> None:
+        self.swarm = swarm
+        self.store = store
+        self.peers = peers
+        self.on_progress = on_progress
+        self.pex = pex
+        self.stall_timeout_s = stall_timeout_s
+        self.key = ""
+        self._manifest: Manifest | None = None
+        self._wanted: Sequence[FileEntry] = ()
+
+    async def start(self, release: VerifiedRelease, plan: ReleasePlan, save_path: Path) -> None:
+        m = release.manifest
+        self.key, self._manifest, self._wanted = release_key(release), m, plan.wanted
+        try:
+            await self.swarm.add_torrent(
+                self.key, m.torrent, save_path, wanted_paths={e.path for e in plan.wanted},
+                pex=self.pex, held_paths={e.path for e in plan.reuse})
+        except ValueError as refused:
+            raise TorrentRefusedError(
+                _("{channel} v{v} cannot be fetched: {err}").format(
+                    channel=m.channel, v=m.version, err=refused)) from refused
+        for endpoint, source in self.peers:
+            self.swarm.connect_peer(self.key, endpoint, source)
+
+    async def fill(self) -> None:
+        m = self._manifest
+        assert m is not None, "start() first"
+        await _wait_with_progress(self.swarm, self.key, self.on_progress, self.stall_timeout_s,
+                                  lambda: missing_files(self.store, m, self._wanted),
+                                  Progress(f"{m.channel} v{m.version}"), self.peers)
+
+    def unverified(self) -> Set[str]:
+        return self.swarm.resumed_paths(self.key)
+
+    async def refetch(self, bad: Sequence[FileEntry]) -> None:
+        await self.swarm.recheck(self.key)
+
+
 async def fetch_release(
-    swarm: Swarm,
+    swarm: SwarmLike,
     store: Store,
     release: VerifiedRelease,
     *,
@@ -83,8 +137,7 @@ async def fetch_release(
         policy: which files this box wants (default all).
         peers: addresses to connect to, with where they sit.
         on_progress: called with a snapshot about twice a second while downloading.
-        on_phase: told when the torrent is added (peers may be connected from then on), when
-            every piece is in, when the files passed their SHA-256 check, and when activated.
+        on_phase: as `update_release` tells it (peers may be connected from STARTED on).
         keep_per_channel: releases kept per channel by the garbage collection after activation.
         pex: let libtorrent exchange peer lists for this torrent (see `Swarm.add_torrent`).
         stall_timeout_s: give up when no payload arrives for this long while pieces are
@@ -97,70 +150,22 @@ async def fetch_release(
         TorrentRefusedError: libtorrent refused the torrent.
         StorageError, TransferError: as the store and swarm raise them.
     """
-    t0 = time.monotonic()
+    source = SwarmSource(swarm, store, peers=peers, on_progress=on_progress, pex=pex,
+                         stall_timeout_s=stall_timeout_s)
+    done = await update_release(store, source, release, policy=policy, on_phase=on_phase,
+                                keep_per_channel=keep_per_channel)
+    snap = swarm.snapshot(source.key)
     m = release.manifest
-    key = release_key(release)
-    await trio.to_thread.run_sync(store.record_manifest, release.envelope, m)
-    plan: ReleasePlan = await trio.to_thread.run_sync(
-        store.prepare_release, m, policy or Policy()
-    )
-    try:
-        await swarm.add_torrent(
-            key, m.torrent, store.save_path(m.channel, m.version),
-            wanted_paths={e.path for e in plan.wanted}, pex=pex,
-            held_paths={e.path for e in plan.reuse},
-        )
-    except ValueError as refused:
-        raise TorrentRefusedError(
-            _("{channel} v{v} cannot be fetched: {err}").format(
-                channel=m.channel, v=m.version, err=refused)) from refused
-    phase = on_phase or (lambda _p: None)
-    log.info(_("{channel} v{v}: download started, {n} file(s) wanted, {reused} bytes reused, "
-               "{fetch} bytes to fetch").format(channel=m.channel, v=m.version,
-                                                n=len(plan.wanted), reused=plan.bytes_reused,
-                                                fetch=plan.bytes_to_fetch))
-    phase(FetchPhase.STARTED)
-    for endpoint, source in peers:
-        swarm.connect_peer(key, endpoint, source)
-    repaired: list[str] = []
-    for _round in range(MAX_REPAIRS + 1):
-        await _wait_with_progress(swarm, key, on_progress, stall_timeout_s,
-                                  lambda: missing_files(store, m, plan.wanted),
-                                  Progress(f"{m.channel} v{m.version}"), peers)
-        phase(FetchPhase.DOWNLOADED)
-        bad = await store.acheck_fetched(m, plan, rehash=swarm.resumed_paths(key))
-        if not bad:
-            break
-        for e in bad:
-            await trio.to_thread.run_sync(store.quarantine, m, e)
-            repaired.append(e.path)
-        await swarm.recheck(key)
-    else:
-        raise ContentMismatchError(
-            _("{n} file(s) of {channel} v{v} kept failing their SHA-256 after {r} refetches "
-              "(e.g. {path}); a peer may be serving bad data that matches the torrent but not "
-              "the manifest").format(n=len(bad), channel=m.channel, v=m.version,
-                                     r=MAX_REPAIRS, path=bad[0].path))
-    phase(FetchPhase.CHECKED)
-    log.info(_("{channel} v{v}: every wanted file matched its SHA-256").format(
-        channel=m.channel, v=m.version))
-    await trio.to_thread.run_sync(store.ingest, m, plan.wanted)
-    await trio.to_thread.run_sync(store.activate, m)
-    phase(FetchPhase.ACTIVATED)
-    log.info(_("{channel} v{v}: activated after {s:.1f} s").format(
-        channel=m.channel, v=m.version, s=time.monotonic() - t0))
-    gc = await trio.to_thread.run_sync(store.gc, keep_per_channel)
-    snap = swarm.snapshot(key)
     return FetchReport(
         channel=m.channel,
         version=m.version,
-        seconds=time.monotonic() - t0,
-        bytes_wanted=sum(e.size for e in plan.wanted),
-        bytes_reused=plan.bytes_reused,
+        seconds=done.seconds,
+        bytes_wanted=sum(e.size for e in done.plan.wanted),
+        bytes_reused=done.plan.bytes_reused,
         received={str(k): v for k, v in snap.received.items()},
         payload_download=snap.total_payload_download,
-        repaired_files=tuple(repaired),
-        gc=gc,
+        repaired_files=done.repaired_files,
+        gc=done.gc,
     )
 
 
@@ -194,7 +199,7 @@ class Progress:
 
 
 async def _wait_with_progress(
-    swarm: Swarm, key: str, on_progress: Callable[[TorrentSnapshot], None] | None,
+    swarm: SwarmLike, key: str, on_progress: Callable[[TorrentSnapshot], None] | None,
     stall_timeout_s: float | None = None, missing: Callable[[], list[str]] | None = None,
     logged: Progress | None = None,
     peers: Sequence[tuple[tuple[str, int], PeerSource]] = (),

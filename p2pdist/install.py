@@ -1,22 +1,29 @@
-"""Installing a verified release from a folder: a USB drive, an export, the origin's content.
+"""A folder as the pipeline's source: a USB drive, an export, the origin's publishing folder.
 
 Trust never comes from where the bytes are: the manifest was verified against the trust root
-before this runs, and every file is hashed against it before the release is activated. Files the
-store already holds are reused, so re-importing a newer release copies only what changed.
+before this runs, and every copied file is hashed against it (`unverified` is every fetched
+file) before the release is activated. Files the store already holds are reused, so importing
+a newer release copies only what changed. The steps are the one pipeline's
+(`p2pdist.pipeline.update_release`); only the copying is here.
 """
 
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
-from manifest import VerifiedRelease
+import trio
+
+from manifest import FileEntry, Manifest, VerifiedRelease
 
 from .errors import ContentMismatchError
 from .i18n import _
-from .store import Policy, Store
+from .pipeline import PipelineStore, update_release
+from .store import Policy, Progress, ReleasePlan
 
 
 @dataclass(frozen=True)
@@ -28,18 +35,72 @@ class InstallReport:
     bytes_reused: int
 
 
-def install_from_folder(
-    store: Store,
+class FolderStore(PipelineStore, Protocol):
+    """A pipeline store that can also take a file from a folder (`Store.add_file`)."""
+
+    def add_file(self, manifest: Manifest, entry: FileEntry, source: Path, *,
+                 link: bool) -> None: ...
+
+
+class FolderSource:
+    """The pipeline's source when the files sit at their manifest paths in `folder`."""
+
+    def __init__(self, store: FolderStore, folder: Path, *, link: bool = False) -> None:
+        self.store = store
+        self.folder = folder
+        self.link = link
+        self._manifest: Manifest | None = None
+        self._fetch: Sequence[FileEntry] = ()
+
+    async def start(self, release: VerifiedRelease, plan: ReleasePlan, save_path: Path) -> None:
+        self._manifest, self._fetch = release.manifest, plan.fetch
+        for e in plan.fetch:  # refused before anything is copied
+            self._checked(e)
+
+    async def fill(self) -> None:
+        m = self._manifest
+        assert m is not None, "start() first"
+        for e in self._fetch:
+            await trio.to_thread.run_sync(
+                partial(self.store.add_file, m, e, self._checked(e), link=self.link))
+
+    def unverified(self) -> Set[str]:
+        return {e.path for e in self._fetch}
+
+    async def refetch(self, bad: Sequence[FileEntry]) -> None:
+        raise ContentMismatchError(
+            _("{n} file(s) from {folder} do not match the signed manifest, e.g. {path}; they "
+              "were set aside, the active release is unchanged").format(
+                  n=len(bad), folder=self.folder, path=bad[0].path))
+
+    def _checked(self, e: FileEntry) -> Path:
+        """The file for `e` in the folder, refused unless it is a regular file of the
+        manifest's size (a sparse terabyte or a symlink out of the drive costs nothing)."""
+        src = self.folder / e.path
+        if not src.is_file():
+            raise ContentMismatchError(
+                _("{path} is missing from {folder}; the release cannot be installed from it")
+                .format(path=e.path, folder=self.folder))
+        st = src.stat() if self.link else src.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size != e.size:
+            raise ContentMismatchError(
+                _("{path} in {folder} is not a regular file of {size} bytes as the manifest "
+                  "says; the release cannot be installed from it").format(
+                    path=e.path, folder=self.folder, size=e.size))
+        return src
+
+
+async def ainstall_from_folder(
+    store: FolderStore,
     release: VerifiedRelease,
     folder: Path,
     *,
     policy: Policy | None = None,
     link: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    keep_per_channel: int | None = 2,
 ) -> InstallReport:
-    """Copy (or link) a release's files from `folder` into the store, verify, activate.
-
-    Blocking (hashing and copying): run it with `trio.to_thread.run_sync` from async code.
+    """Copy (or link) a release's files from `folder` into the store, check, activate, gc.
 
     Args:
         store: the box's store.
@@ -47,42 +108,33 @@ def install_from_folder(
         folder: holds the files at their manifest paths.
         policy: which files this box wants (default: all).
         link: hard-link instead of copy (the origin publishing its own folder).
-        progress: (bytes done, bytes total) over copying and hashing.
+        progress: (bytes done, bytes total) of the hashing pass, in a worker thread; it
+            counts the copied bytes once (a 10 GB release once showed 20 GB).
+        keep_per_channel: as `update_release` takes it.
 
     Raises:
         ContentMismatchError: a file is missing or differs from the manifest (it is
             quarantined; the previous active release stays).
         DiskFullError, StorageError: as the store raises them; nothing is activated.
     """
+    done = await update_release(store, FolderSource(store, folder, link=link), release,
+                                policy=policy, progress=progress,
+                                keep_per_channel=keep_per_channel)
     m = release.manifest
-    store.record_manifest(release.envelope, m)
-    plan = store.prepare_release(m, policy or Policy())
-    for e in plan.fetch:
-        src = folder / e.path
-        if not src.is_file():
-            raise ContentMismatchError(
-                _("{path} is missing from {folder}; the release cannot be installed from it")
-                .format(path=e.path, folder=folder))
-        # Checked before copying: a sparse terabyte or a symlink out of the drive costs nothing.
-        st = src.stat() if link else src.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size != e.size:
-            raise ContentMismatchError(
-                _("{path} in {folder} is not a regular file of {size} bytes as the manifest "
-                  "says; the release cannot be installed from it").format(
-                    path=e.path, folder=folder, size=e.size))
-        store.add_file(m, e, src, link=link)
-    # The bar counts the release's bytes once (the hashing pass), not copy plus hash: a 10 GB
-    # release showed 20 GB.
-    bad = store.verify_release(m, plan.wanted, progress)
-    if bad:
-        for e in bad:
-            store.quarantine(m, e)
-        raise ContentMismatchError(
-            _("{n} file(s) from {folder} do not match the signed manifest, e.g. {path}; they "
-              "were set aside, the active release is unchanged").format(
-                  n=len(bad), folder=folder, path=bad[0].path))
-    store.ingest(m, plan.wanted)
-    store.activate(m)
-    return InstallReport(m.channel, m.version, len(plan.wanted), plan.bytes_to_fetch,
-                         plan.bytes_reused)
+    return InstallReport(m.channel, m.version, len(done.plan.wanted), done.plan.bytes_to_fetch,
+                         done.plan.bytes_reused)
 
+
+def install_from_folder(
+    store: FolderStore,
+    release: VerifiedRelease,
+    folder: Path,
+    *,
+    policy: Policy | None = None,
+    link: bool = False,
+    progress: Progress | None = None,
+    keep_per_channel: int | None = 2,
+) -> InstallReport:
+    """`ainstall_from_folder` for synchronous callers (the CLI); not from inside trio."""
+    return trio.run(partial(ainstall_from_folder, store, release, folder, policy=policy,
+                            link=link, progress=progress, keep_per_channel=keep_per_channel))

@@ -333,11 +333,12 @@ class Store:
             abandoned.set()
 
     async def acheck_fetched(self, manifest: Manifest, plan: ReleasePlan, *,
-                             rehash: Set[str] = frozenset()) -> list[FileEntry]:
-        """The check after the swarm completed `plan`, in a worker thread: reused files by one
+                             rehash: Set[str] = frozenset(),
+                             progress: Progress | None = None) -> list[FileEntry]:
+        """The check after a source completed `plan`, in a worker thread: reused files by one
         stat, fetched files by size and fsync (see `check_placed`), fetched files in `rehash`
-        (bytes the swarm took from resume data, not verified by this process) by SHA-256; the
-        entries that fail."""
+        (bytes nobody in this process verified: restored from resume data, copied from a
+        drive) by SHA-256, with `progress` over that hashing; the entries that fail."""
         layout = self._layout
         reused = [(layout.file_path(manifest, e), layout.object_path(e.sha256), e)
                   for e in plan.reuse]
@@ -345,7 +346,7 @@ class Store:
         fetched = [(layout.file_path(manifest, e), e) for e in plan.fetch if e.path not in rehash]
 
         def check() -> list[FileEntry]:
-            bad = verify_files([(layout.file_path(manifest, e), e) for e in again])
+            bad = verify_files([(layout.file_path(manifest, e), e) for e in again], progress)
             return bad + check_placed(reused, fetched)
 
         return await trio.to_thread.run_sync(check)
