@@ -10,7 +10,7 @@ import pytest
 
 from p2pdist.errors import DiskFullError
 from p2pdist.store import Policy, Store
-from p2pdist.store import _store as store_module
+from p2pdist.store import _intake as store_module
 
 CH = "national/winter-2027"
 MiB = 1024 * 1024

@@ -14,7 +14,7 @@ import trio
 from manifest import Kind
 from p2pdist.errors import ConfigError, CorruptStateError, StorageError
 from p2pdist.store import Policy, Store
-from p2pdist.store import _store as store_module
+from p2pdist.store import _intake as store_module
 
 CH = "national/winter-2027"
 FIVE = {f"电影/片{i}.mp4": bytes([i]) * (1000 + i) for i in range(5)}
