@@ -9,7 +9,7 @@ on first start and never leaves the box (support bundles exclude it).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from keys import (
@@ -19,7 +19,6 @@ from keys import (
     SigningKey,
     TrustError,
     load_signing_key,
-    load_trust,
     parse_root_envelope,
     save_keypair,
     verify_pinned_root,
@@ -105,9 +104,21 @@ class BoxState:
             ExpiredError: the newest root has expired (fix the clock or get a newer root).
             CorruptStateError: a stored root no longer verifies.
         """
+        return self.trust_state(now).root
+
+    def trust_state(self, now: int,
+                    last: Mapping[str, tuple[int, bytes]] | None = None) -> TrustState:
+        """The box's `TrustState`: the stored chain re-verified, and `last` (channel ->
+        version and recorded envelope of its last trusted release, from the store).
+
+        Raises:
+            ConfigError: nothing pinned.
+            ExpiredError: the newest root has expired (fix the clock or get a newer root).
+            CorruptStateError: a stored root no longer verifies.
+        """
         chain = self.chain()
         try:
-            return load_trust(chain[0], chain[1:], now)
+            trust = TrustState.load(chain, now)
         except ExpiredError:
             raise
         except TrustError as e:
@@ -115,6 +126,16 @@ class BoxState:
                 _("the trust roots stored in {dir} do not verify any more ({err}); reinstall "
                   "the box's root with `p2pdist box init`").format(dir=self.roots_dir, err=e)
             ) from e
+        trust.last.update(last or {})
+        return trust
+
+    def store_roots(self, fresh: Sequence[bytes]) -> None:
+        """Persist rotations a `TrustState` just trusted (`update_roots`' return value)."""
+        held = self.root_files()[-1][0] if self.root_files() else 0
+        for data in fresh:
+            version = parse_root_envelope(data)[1].version
+            if version > held:
+                atomic_write(self.roots_dir / f"root.v{version}", data)
 
     def accept_roots(self, newer: Sequence[bytes], now: int) -> Root:
         """Verify rotations that follow the newest stored root, store them, return the newest.
@@ -125,12 +146,8 @@ class BoxState:
             TrustError: a rotation does not verify (nothing is stored).
         """
         chain = self.chain()
-        held = self.root_files()[-1][0]
         # Walk from the pinned root through the stored chain and the offer in one pass (stored
         # intermediates may have expired, as in TUF); store only what is new.
         trust = TrustState([chain[0]], verify_pinned_root(chain[0]))
-        for data in trust.update_roots([*chain[1:], *newer], now):
-            version = parse_root_envelope(data)[1].version
-            if version > held:
-                atomic_write(self.roots_dir / f"root.v{version}", data)
+        self.store_roots(trust.update_roots([*chain[1:], *newer], now))
         return trust.root

@@ -8,7 +8,7 @@ will load the torrent at all. No I/O; the caller persists what it accepts (`BoxS
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from keys import (
@@ -94,6 +94,18 @@ def floors(root: Root, active_version: Callable[[str], int | None],
     return floor
 
 
+def last_trusted(channels: Iterable[str], active_version: Callable[[str], int | None],
+                 envelope_of: Callable[[str, int], bytes]) -> dict[str, tuple[int, bytes]]:
+    """`TrustState.last` as the store holds it: each channel's active release and its
+    recorded envelope (the readers are the store's, passed in)."""
+    out = {}
+    for channel in channels:
+        v = active_version(channel)
+        if v is not None:
+            out[channel] = (v, envelope_of(channel, v))
+    return out
+
+
 @dataclass
 class TrustState:
     """The box's trust, pure (python-tuf's `TrustedMetadataSet`): the trusted root chain and
@@ -142,10 +154,11 @@ class TrustState:
         v, envelope = self.last.get(channel, (None, None))
         return rollback_floor(self.root, channel, v, envelope)
 
-    def verify(self, blob: bytes, expected_channel: str, now: int) -> VerifiedRelease:
+    def verify(self, blob: bytes, expected_channel: str, now: int, *,
+               followed: frozenset[str] | None = None) -> VerifiedRelease:
         """A release offered for `expected_channel`, verified (see `verify_release_for`)."""
         return verify_release_for(blob, self.root, self.floor, now,
-                                  expected_channel=expected_channel)
+                                  expected_channel=expected_channel, followed=followed)
 
     def trust(self, release: VerifiedRelease) -> None:
         """Record `release` as its channel's last trusted one (after activation)."""

@@ -228,3 +228,31 @@ def test_a_rotation_offered_twice_is_accepted_once(state: BoxState, k: Keys) -> 
     assert state.accept_roots([k.root_v2], NOW).version == 2
     assert versions(state) == [1, 2]
     assert (state.roots_dir / "root.v2").read_bytes() == k.root_v2
+
+
+# -- the trust state the agent holds -----------------------------------------------------
+
+
+def test_the_trust_state_persists_through_the_box_state(state: BoxState, k: Keys) -> None:
+    """The agent's one TrustState: rotations it trusts are stored, a reload sees them, and an
+    offer of roots already held (two sources in one poll, or the next poll) is no error."""
+    state.pin_root(k.root_v1)
+    trust = state.trust_state(NOW, {"national/test": (4, b"envelope")})
+    assert trust.root.version == 1
+    assert trust.last == {"national/test": (4, b"envelope")}
+    state.store_roots(trust.update_roots([k.root_v2, k.root_v2], NOW))
+    state.store_roots(trust.update_roots([k.root_v2], NOW))  # the next poll: nothing new
+    assert trust.update_roots([k.root_v1, k.root_v2], NOW) == []
+    assert versions(state) == [1, 2]
+    again = state.trust_state(NOW)
+    assert again.root.version == 2
+    assert again.chain == [k.root_v1, k.root_v2]
+
+
+def test_a_tampered_stored_root_fails_the_trust_state_as_corrupt(state: BoxState,
+                                                                  k: Keys) -> None:
+    state.pin_root(k.root_v1)
+    state.accept_roots([k.root_v2], NOW)
+    flip_byte(state.roots_dir / "root.v2")
+    with pytest.raises(CorruptStateError):
+        state.trust_state(NOW)

@@ -35,7 +35,7 @@ from ..repair import Repairer
 from ..seeding import seed_active
 from ..store import Store
 from ..swarm import Swarm, SwarmConfig
-from ..trust import floors, verify_release_for
+from ..trust import TrustState, last_trusted
 from ..web import Library, serve_library
 from ._checkins import checkin_loop
 from ._downloads import PEER_REFRESH_S, DownloadSupervisor
@@ -102,11 +102,13 @@ class BoxAgent(DownloadSupervisor):
         self.service = ServiceLog(data_dir / "state", clock=clock)
         self._stalled: dict[str, bool] = {}
         self.stalls: dict[str, dict[str, Any]] = {}  # channel -> the stall in plain words
+        self.trust: TrustState  # loaded (re-verified) at `run`; roots persisted by `state`
 
     # Lifecycle.
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self.root = self.state.trusted_root(int(self.clock()))
+        self.trust = self.state.trust_state(int(self.clock()), last_trusted(
+            self.config.channels, self.store.active_version, self.store.manifest_envelope))
         async with trio.open_nursery() as nursery:
             await nursery.start(self.swarm.run)
             seeded = set(await seed_active(self.swarm, self.store, pex=self.pex))
@@ -259,7 +261,7 @@ class BoxAgent(DownloadSupervisor):
 
     async def _gather(self, channel: str, newer_than: int | None = None) -> list[Offer]:
         results: list[Offer | SourceFailure | None] = []
-        root_version = self.root.version
+        root_version = self.trust.root.version
         active = self.floor(channel)  # not the active version itself: see fast-forward
         newer = max(newer_than or 0, active or 0) if (newer_than or active) else None
 
@@ -289,7 +291,7 @@ class BoxAgent(DownloadSupervisor):
 
     def floor(self, channel: str) -> int | None:
         """The channel's rollback floor under the current root (fast-forward recovery)."""
-        return floors(self.root, self.store.active_version, self.store.manifest_envelope)(channel)
+        return self.trust.floor(channel)
 
     def _penalize(self, source: Source, base_s: float) -> None:
         seconds = self.policy_sources.penalize(source.url, base_s, self.clock())
@@ -301,11 +303,10 @@ class BoxAgent(DownloadSupervisor):
         the error noted, the active release untouched)."""
         now = int(self.clock())
         try:
-            if offer.roots:
-                self.root = self.state.accept_roots(list(offer.roots), now)
-            return verify_release_for(offer.manifest, self.root, self.floor, now,
-                                      expected_channel=channel,
-                                      followed=frozenset(self.config.channels))
+            if offer.roots:  # idempotent: roots already trusted are skipped
+                self.state.store_roots(self.trust.update_roots(list(offer.roots), now))
+            return self.trust.verify(offer.manifest, channel, now,
+                                     followed=frozenset(self.config.channels))
         except (TrustError, ConfigError, StorageError) as e:
             m = self.machines[channel]
             # Found while resting: the machine says what to do. Found by the supervisor of a

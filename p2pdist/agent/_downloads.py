@@ -26,6 +26,7 @@ from ..fetch import FetchPhase, fetch_release, missing_files, release_key
 from ..i18n import _
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm
+from ..trust import TrustState
 from ._lan import LanDiscovery
 from ._machine import Input, Output, Phase, UpdateMachine
 from ._policy import LanPeer
@@ -47,6 +48,7 @@ class DownloadSupervisor:
     policy: Policy
     pex: bool
     machines: dict[str, UpdateMachine]
+    trust: TrustState
     neighbours: dict[str, LanPeer]
     seeding: dict[str, str]
     downloading: dict[str, str]
@@ -108,6 +110,7 @@ class DownloadSupervisor:
             elif p is FetchPhase.CHECKED:
                 m.feed(Input.FILES_OK)
             elif p is FetchPhase.ACTIVATED:
+                self.trust.trust(release)  # the channel's rollback floor from now on
                 m.feed(Input.ACTIVATED, version=release.manifest.version)
 
         started = trio.Event()

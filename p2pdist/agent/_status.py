@@ -35,7 +35,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
         "swarm_port": agent.swarm.listen_port,
         "feed_port": agent.feed_port,
         "web_port": agent.web_port,
-        "root_version": agent.root.version,
+        "root_version": agent.trust.root.version,
         "channels": channels,
         "neighbours": len(agent.neighbours),
         "last_errors": agent.last_errors[-5:],
