@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,10 @@ from keys import P2PDistError, TrustError
 from manifest import VerifiedRelease
 
 from ..boxstate import BoxState
-from ..checkin import CheckinQueue, ServiceLog
+from ..checkin import ChannelReport, CheckinQueue, ServiceLog
 from ..config import BoxConfig
 from ..control import serve_control, socket_path
+from ..discovery import Advert
 from ..errors import ConfigError, StorageError
 from ..feeds import FeedClient, FeedInfo, serve_feed
 from ..feeds.proving import proves
@@ -37,7 +38,7 @@ from ..store import Store
 from ..swarm import Swarm, SwarmConfig
 from ..trust import TrustState, last_trusted
 from ..web import Library, serve_library
-from ._checkins import checkin_loop
+from ._checkins import Checkins, channel_reports
 from ._downloads import PEER_REFRESH_S, DownloadSupervisor
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
@@ -96,10 +97,14 @@ class BoxAgent(DownloadSupervisor):
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
         self._neighbours_probed = trio.Event()
-        self.activated = trio.Event()
         self.identity = self.state.identity()
         self.outbox = CheckinQueue(data_dir / "state")
         self.service = ServiceLog(data_dir / "state", clock=clock)
+        self.rejected: dict[str, tuple[int, str]] = {}  # channel -> (version, why), last one
+        self.checkins = Checkins(identity=self.identity, outbox=self.outbox,
+                                 service=self.service, site=config.site,
+                                 seeders=config.seeders, data_dir=data_dir, clock=clock,
+                                 channels=self.channel_reports)
         self._stalled: dict[str, bool] = {}
         self.stalls: dict[str, dict[str, Any]] = {}  # channel -> the stall in plain words
         self.trust: TrustState  # loaded (re-verified) at `run`; roots persisted by `state`
@@ -137,7 +142,7 @@ class BoxAgent(DownloadSupervisor):
             if self.config.mdns:
                 nursery.start_soon(self._prove_neighbours_loop)
             nursery.start_soon(self._wan_policy_loop)
-            nursery.start_soon(checkin_loop, self)
+            nursery.start_soon(self.checkins.run)
             nursery.start_soon(self._update_loop)
             nursery.start_soon(self.repairer.run)
             task_status.started()
@@ -147,8 +152,27 @@ class BoxAgent(DownloadSupervisor):
         return self.store.load_manifest(channel, v).torrent_name if v is not None else None
 
     async def _start_discovery(self, nursery: trio.Nursery) -> None:
-        self._discovery = LanDiscovery(self)
+        self._discovery = LanDiscovery(self, self.config.mdns_interfaces)
         await nursery.start(self._discovery.run)
+
+    # LanHost: what discovery needs of the box.
+
+    def lan_advert(self) -> Advert:
+        """This box's holdings: per channel the newest release recorded (fetching or active)."""
+        channels = {c: max(vs) for c in self.config.channels if (vs := self.store.releases(c))}
+        return Advert(node_id=self.node_id, role="box", site=self.config.site,
+                      feed_port=self.feed_port, swarm_port=self.swarm.listen_port,
+                      channels=channels)
+
+    def lan_peers(self, peers: Mapping[str, LanPeer]) -> None:
+        for n in peers.values():
+            self.swarm.register_lan_peer(n.ip)
+        self.neighbours = dict(peers)
+
+    def lan_offers(self, channel: str, version: int) -> None:
+        m = self.machines.get(channel)
+        if m is not None and (m.active_version or 0) < version:
+            self.poke()
 
     async def _static_neighbours_loop(self) -> None:
         """Configured neighbours (no multicast on the LAN): ask each for its identity and
@@ -317,6 +341,7 @@ class BoxAgent(DownloadSupervisor):
                 self._penalize(offer.source, PENALTY_S)
             if Output.REPORT in outs:
                 self._note_error(offer.source.url, f"{type(e).__name__}: {e}")
+            self.reject(channel, offer.version_hint, offer.source.url, e)
             return None
 
     def _should_use_wan(self, stalled: bool) -> bool:
@@ -350,6 +375,26 @@ class BoxAgent(DownloadSupervisor):
             await trio.sleep(PEER_REFRESH_S)
 
     # Reporting.
+
+    def reject(self, channel: str, version: int, where: str, error: Exception) -> None:
+        """Remember a release refused by the trust or torrent check, for `status` and the
+        check-in; a new reason is checked in soon, so the center sees it without waiting."""
+        why = _("v{v} from {where} rejected: {kind}: {err}").format(
+            v=version, where=where, kind=type(error).__name__, err=error)
+        if self.rejected.get(channel, (0, ""))[1] != why:
+            self.rejected[channel] = (version, why)
+            self.checkins.due()
+
+    def activated(self, channel: str, version: int) -> None:
+        """A release became active: rejections it supersedes are over; the center hears."""
+        if self.rejected.get(channel, (version + 1, ""))[0] <= version:
+            del self.rejected[channel]
+        self.checkins.due()
+
+    def channel_reports(self) -> dict[str, ChannelReport]:
+        """Each channel's line of the check-in."""
+        return channel_reports(self.machines, self.downloading, self.swarm.snapshot,
+                               {c: why for c, (_v, why) in self.rejected.items()})
 
     def _note_error(self, where: str, reason: str) -> None:
         log.warning("%s: %s", where, reason)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from keys import P2PDistError
+from keys import P2PDistError, TrustError
 from manifest import VerifiedRelease
 
 from ..backoff import Redial
@@ -58,13 +58,15 @@ class DownloadSupervisor:
     _stalled: dict[str, bool]
     _discovery: LanDiscovery | None
     _poke: trio.Event
-    activated: trio.Event
 
     if TYPE_CHECKING:  # provided by BoxAgent
         def poke(self) -> None: ...
         def _next_wait(self) -> float: ...
         def _should_use_wan(self, stalled: bool) -> bool: ...
         def _note_error(self, where: str, reason: str) -> None: ...
+        def reject(self, channel: str, version: int, where: str, error: Exception,
+                   ) -> None: ...
+        def activated(self, channel: str, version: int) -> None: ...
         def _verify(self, offer: Offer, channel: str) -> VerifiedRelease | None: ...
         async def _gather(self, channel: str, newer_than: int | None = None,
                           ) -> list[Offer]: ...
@@ -131,6 +133,8 @@ class DownloadSupervisor:
         except P2PDistError as e:
             m.feed(Input.FAILED, now=self.clock(), reason=f"{type(e).__name__}: {e}")
             self._note_error(channel, f"{type(e).__name__}: {e}")
+            if isinstance(e, TrustError):  # e.g. libtorrent refused the signed torrent
+                self.reject(channel, release.manifest.version, offer.source.url, e)
             if started.is_set():
                 await self.swarm.remove(key)
             return None
@@ -141,7 +145,7 @@ class DownloadSupervisor:
             if started.is_set():
                 await self.swarm.remove(key)
             return newer[0]
-        self.activated.set()
+        self.activated(channel, release.manifest.version)
         old = self.seeding.get(channel)
         self.seeding[channel] = key
         if old and old != key:

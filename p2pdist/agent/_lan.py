@@ -1,69 +1,67 @@
 """The agent's side of LAN discovery: advertise this box, keep the neighbour list current, and
-poll at once when a neighbour advertises a newer version than ours (a hint; it is verified)."""
+poll at once when a neighbour advertises a newer version than ours (a hint; it is verified).
+
+It needs three things of the box, named by `LanHost` (the agent implements it), so it can be
+run and read without the whole agent.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import trio
 
 from ..discovery import Advert, Discovery, NeighbourChange
+from ._policy import LanPeer
 
-if TYPE_CHECKING:
-    from ._agent import BoxAgent
+
+class LanHost(Protocol):
+    """What LAN discovery needs of the box it runs for."""
+
+    def lan_advert(self) -> Advert:
+        """What this box holds now, to announce."""
+
+    def lan_peers(self, peers: Mapping[str, LanPeer]) -> None:
+        """The neighbours now seen (node id -> peer), replacing the previous list."""
+
+    def lan_offers(self, channel: str, version: int) -> None:
+        """A neighbour advertises `version` of `channel` (poll if it is newer than ours)."""
 
 
 class LanDiscovery:
-    """Runs `Discovery` for a `BoxAgent` and mirrors its neighbours into `agent.neighbours`."""
+    """Runs `Discovery` for a `LanHost` and tells it the neighbours and their holdings."""
 
-    def __init__(self, agent: BoxAgent) -> None:
-        self.agent = agent
-        interfaces = list(agent.config.mdns_interfaces) or None
-        self.discovery = Discovery(self._advert(), interfaces=interfaces, listener=self)
-
-    def _advert(self) -> Advert:
-        a = self.agent
-        channels = {c: v for c in a.config.channels if (v := _latest(a, c)) is not None}
-        return Advert(node_id=a.node_id, role="box", site=a.config.site,
-                      feed_port=a.feed_port, swarm_port=a.swarm.listen_port, channels=channels)
+    def __init__(self, host: LanHost, interfaces: Sequence[str] = ()) -> None:
+        self.host = host
+        self.discovery = Discovery(host.lan_advert(), interfaces=list(interfaces) or None,
+                                   listener=self)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await self.discovery.run(task_status=task_status)
 
     def advertise(self) -> None:
         """Announce what this box now holds (after a release was recorded or activated)."""
-        self.discovery.update(self._advert())
+        self.discovery.update(self.host.lan_advert())
 
     def penalize(self, node_id: str, seconds: float) -> None:
         self.discovery.penalize(node_id, seconds)
 
     def on_change(self, change: NeighbourChange) -> None:
-        a = self.agent
-        self._sync()
+        self.host.lan_peers(self._peers())
         for channel, version in change.neighbour.advert.channels.items():
-            m = a.machines.get(channel)
-            if m is not None and (m.active_version or 0) < version:
-                a.poke()
+            self.host.lan_offers(channel, version)
 
-    def _sync(self) -> None:
-        from ._policy import LanPeer
-
+    def _peers(self) -> dict[str, LanPeer]:
         peers = {}
         for n in self.discovery.neighbours():
             adv = n.advert
             ip = _pick_address(adv.addresses)
-            if ip is None:
-                continue
-            peers[adv.node_id] = LanPeer(adv.node_id, adv.site, ip, adv.feed_port,
-                                         adv.swarm_port, dict(adv.channels))
-            self.agent.swarm.register_lan_peer(ip)
-        self.agent.neighbours = peers
-
-
-def _latest(agent: BoxAgent, channel: str) -> int | None:
-    versions = agent.store.releases(channel)
-    return max(versions) if versions else None
+            if ip is not None:
+                peers[adv.node_id] = LanPeer(adv.node_id, adv.site, ip, adv.feed_port,
+                                             adv.swarm_port, dict(adv.channels))
+        return peers
 
 
 def _pick_address(addresses: tuple[str, ...]) -> str | None:

@@ -25,6 +25,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
                 d["torrent"] = snapshot_json(agent.swarm.snapshot(key))
         d["wan"] = agent.wan_enabled.get(c)
         d["stall"] = agent.stalls.get(c)
+        d["rejected"] = agent.rejected[c][1] if c in agent.rejected else None
         channels[c] = d
     return {
         "node_id": agent.node_id,
