@@ -10,11 +10,11 @@ a newer release copies only what changed. The steps are the one pipeline's
 from __future__ import annotations
 
 import stat
-from collections.abc import Sequence, Set
+from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 import trio
 
@@ -24,6 +24,9 @@ from .errors import ContentMismatchError
 from .i18n import _
 from .pipeline import PipelineStore, update_release
 from .store import Policy, Progress, ReleasePlan
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,16 +128,13 @@ async def ainstall_from_folder(
                          done.plan.bytes_reused)
 
 
-def install_from_folder(
-    store: FolderStore,
-    release: VerifiedRelease,
-    folder: Path,
-    *,
-    policy: Policy | None = None,
-    link: bool = False,
-    progress: Progress | None = None,
-    keep_per_channel: int | None = 2,
-) -> InstallReport:
-    """`ainstall_from_folder` for synchronous callers (the CLI); not from inside trio."""
-    return trio.run(partial(ainstall_from_folder, store, release, folder, policy=policy,
-                            link=link, progress=progress, keep_per_channel=keep_per_channel))
+def _blocking(f: Callable[P, Awaitable[T]]) -> Callable[P, T]:
+    """`f` for synchronous callers (the CLI): runs it in its own trio loop."""
+    @wraps(f)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return trio.run(partial(f, *args, **kwargs))
+    return run
+
+
+install_from_folder = _blocking(ainstall_from_folder)
+"""`ainstall_from_folder` for synchronous callers (the CLI); not from inside trio."""
