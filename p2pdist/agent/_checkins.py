@@ -22,7 +22,7 @@ from ..checkin import ChannelReport, CheckinQueue, ServiceLog, ServiceReport, de
 from ..feeds import FeedClient
 from ..i18n import _
 from ..swarm import TorrentSnapshot
-from ._machine import UpdateMachine
+from ._machine import Phase, UpdateMachine
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,10 @@ def channel_reports(machines: Mapping[str, UpdateMachine], downloading: Mapping[
                 s = snapshot(key)
                 progress = min(1.0, s.bytes_done / s.bytes_wanted) if s.bytes_wanted else 0.0
                 rate = max(0, int(s.download_rate))
-        problems = [p for p in (m.reason, rejected.get(channel)) if p]
+        why = rejected.get(channel)
+        # A rejection is also the machine's reason until something else happens: once.
+        failure = m.reason if why is None or m.phase is Phase.FAILED else None
+        problems = [p for p in (failure, why) if p]
         out[channel] = ChannelReport(m.active_version or 0, str(m.phase), progress, rate,
                                      "; ".join(dict.fromkeys(problems)))
     return out
