@@ -31,7 +31,7 @@ from .i18n import _
 from .install import InstallReport, install_from_folder
 from .safe_read import read_bounded
 from .store import Store
-from .trust import floors, verify_release_for
+from .trust import last_trusted
 
 EXPORT_DIR = "p2pdist-export"
 Progress = Callable[[int, int], None]
@@ -171,12 +171,15 @@ def import_releases(store: Store, state: BoxState, path: Path, *, now: int | Non
     found = [(v, p) for p in (export / "roots").iterdir()
              if (v := root_file_version(p.name)) is not None]
     newer = [read_bounded(p, MAX_ROOT_BYTES, _("trust root")) for _v, p in sorted(found)]
-    root = state.accept_roots(newer, now)  # idempotent: roots already held are skipped
+    # From the pinned root, so a box whose newest stored root expired while it was offline
+    # takes the fresh rotation on the drive (idempotent: roots already held are skipped).
+    state.accept_roots(newer, now)
+    trust = state.trust_state(now, last_trusted(store.channels(), store.active_version,
+                                                store.manifest_envelope))
     out: list[InstallReport | str] = []
     for mf in sorted((export / "releases").rglob("v*.manifest")):
         blob = read_bounded(mf, MAX_ENVELOPE_BYTES, _("manifest"))
-        vr = verify_release_for(
-            blob, root, floors(root, store.active_version, store.manifest_envelope), now)
+        vr = trust.verify(blob, None, now)
         if followed is not None and vr.manifest.channel not in followed:
             out.append(_refused(vr.manifest.channel, vr.manifest.version))
             continue
@@ -186,4 +189,5 @@ def import_releases(store: Store, state: BoxState, path: Path, *, now: int | Non
             continue
         files = mf.with_name(mf.name.removesuffix(".manifest"))
         out.append(install_from_folder(store, vr, files, link=False, progress=progress))
+        trust.trust(vr)
     return out

@@ -154,9 +154,10 @@ class TrustState:
         v, envelope = self.last.get(channel, (None, None))
         return rollback_floor(self.root, channel, v, envelope)
 
-    def verify(self, blob: bytes, expected_channel: str, now: int, *,
+    def verify(self, blob: bytes, expected_channel: str | None, now: int, *,
                followed: frozenset[str] | None = None) -> VerifiedRelease:
-        """A release offered for `expected_channel`, verified (see `verify_release_for`)."""
+        """A release offered for `expected_channel` (None: any channel, as on a USB drive),
+        verified (see `verify_release_for`)."""
         return verify_release_for(blob, self.root, self.floor, now,
                                   expected_channel=expected_channel, followed=followed)
 

@@ -357,3 +357,29 @@ def test_cli_import_refuses_a_channel_the_box_does_not_follow(w: World, tmp_path
     out = run("import", w.drive1, "--data", box, "--follow", CHANNEL)
     assert f"activated {CHANNEL} v1" in out
     assert CHANNEL in (box / "box.toml").read_text()
+
+
+def test_a_box_whose_root_expired_offline_takes_the_fresh_rotation_on_the_drive(
+        tmp_path: Path) -> None:
+    """Weeks offline, the newest root the box holds has expired; the drive carries its successor
+    and a release: the import walks from the pinned root, so both are taken."""
+    from sneaker_world import NOW, YEAR, make_root
+
+    rk, rel = keys.SigningKey.generate(), keys.SigningKey.generate()
+    national = ("national", [rel.public], 1, ["national/"])
+    r1 = make_root(1, [rk], [national], [rk], expires=NOW + 100)
+    r2 = make_root(2, [rk], [national], [rk], expires=NOW + YEAR)
+    content = write_sample(tmp_path / "c", HUNAN_SIZE, seed=4).root
+    export = tmp_path / "drive" / EXPORT_DIR
+    (export / "roots").mkdir(parents=True)
+    (export / "roots" / "root.v1").write_bytes(r1)
+    (export / "roots" / "root.v2").write_bytes(r2)
+    (export / "releases" / CHANNEL).mkdir(parents=True)
+    (export / "releases" / CHANNEL / "v1.manifest").write_bytes(
+        build_signed(content, CHANNEL, 1, rel))
+    shutil.copytree(content, export / "releases" / CHANNEL / "v1")
+    store, state = pinned_box(tmp_path / "box", r1)
+    (out,) = import_releases(store, state, tmp_path / "drive", now=NOW + 1000)
+    assert isinstance(out, InstallReport)
+    assert store.active_version(CHANNEL) == 1
+    assert [v for v, _p in state.root_files()] == [1, 2]
