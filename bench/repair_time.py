@@ -17,27 +17,21 @@ from pathlib import Path
 sys.path[:0] = ["tests/agent", "tests", "."]
 
 import agentworld  # noqa: E402
-from agentworld import CHANNEL, Fleet, run_cli  # noqa: E402
+from agentworld import CHANNEL, Fleet  # noqa: E402
 
 from p2pdist.sample import write_sample  # noqa: E402
 from p2pdist.store import Store  # noqa: E402
+from tests.world import build_signed, make_trust_root  # noqa: E402
 
 
 def build(d: Path) -> tuple[agentworld.World, str]:
-    for k in ("root", "release"):
-        run_cli("keys", "generate", d / k)
-    run_cli("keys", "root", "init", "--root-key", d / "root.pub", "--threshold", "1",
-            "--release-key", d / "release.pub", "--release-threshold", "1",
-            "--channel", "national/", "--out", d / "root.v1")
-    run_cli("keys", "root", "sign", d / "root.v1", "--key", d / "root")
+    make_trust_root(d)
     c = d / "c1"
     write_sample(c, 20_000_000, seed=11)
     film = max(c.rglob("*.mp4"), key=lambda p: p.stat().st_size)
     with open(film, "wb") as f:
         f.write(os.urandom(100_000_000))
-    run_cli("release", "build", c, "--channel", CHANNEL, "--version", "1",
-            "--catalog", c / "catalog.toml", "--out", d / "m1")
-    run_cli("release", "sign", d / "m1", "--key", d / "release")
+    build_signed(c, CHANNEL, 1, d / "m1", d / "release")
     world = agentworld.World(d, d / "root.v1", {1: c}, {1: d / "m1"}, d / "m1", d / "usb")
     return world, film.relative_to(c).as_posix()
 

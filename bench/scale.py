@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from p2pdist.control import request  # noqa: E402
 from p2pdist.sample import parse_size, write_sample  # noqa: E402
+from tests.world import free_port, make_trust_root  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 GB = 10**9
@@ -75,12 +75,6 @@ def cli(*args: str | Path, timeout: float = 3600) -> float:
         raise SystemExit(f"p2pdist {' '.join(map(str, args))} failed ({r.returncode}):\n"
                          f"{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
     return time.monotonic() - t0
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def evict(folder: Path) -> None:
@@ -130,16 +124,6 @@ def workdir(base: str | None, keep: bool) -> Iterator[Path]:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def make_keys(work: Path) -> Path:
-    for k in ("root", "release"):
-        cli("keys", "generate", work / k)
-    cli("keys", "root", "init", "--root-key", work / "root.pub", "--threshold", "1",
-        "--release-key", work / "release.pub", "--release-threshold", "1",
-        "--channel", "national/", "--out", work / "root.v1")
-    cli("keys", "root", "sign", work / "root.v1", "--key", work / "root")
-    return work / "root.v1"
-
-
 def build(work: Path, content: Path, version: int) -> tuple[Path, float]:
     m = work / f"m{version}"
     s = cli("release", "build", content, "--channel", CHANNEL, "--version", str(version),
@@ -173,7 +157,7 @@ def run_size(size: int, args: argparse.Namespace, sha_mbps: float) -> dict[str, 
         logs = work / "logs"
         logs.mkdir()
         log(f"F = {size / GB:.2f} GB in {work}")
-        root = make_keys(work)
+        root = make_trust_root(work, cli)
         c1 = work / "c1"
         write_sample(c1, size, seed=7)
         bundle_bytes = sum(p.stat().st_size for p in c1.rglob("*") if p.is_file()

@@ -21,27 +21,22 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from manifest import Manifest, decode_envelope
 from p2pdist.childproc import Child, stop_all
-from p2pdist.cli import cli
 from p2pdist.sample import parse_size, write_sample
+from tests.world import build_signed, make_trust_root, run_cli
 
 RESULTS = Path(__file__).with_name("results")
 CHANNEL = "national/bench"
 BOXES = 4
-
-
-def run_cli(*args: str | Path) -> None:
-    r = CliRunner().invoke(cli, [str(a) for a in args])
-    if r.exit_code != 0:
-        raise SystemExit(f"p2pdist {' '.join(map(str, args))} failed:\n{r.output}")
 
 
 def peak_rss_mb(child: Child) -> float:
@@ -53,19 +48,12 @@ def peak_rss_mb(child: Child) -> float:
 
 
 def make_world(work: Path, size: int) -> dict[str, Path]:
-    for k in ("root", "release"):
-        run_cli("keys", "generate", work / k)
-    run_cli("keys", "root", "init", "--root-key", work / "root.pub", "--threshold", "1",
-            "--release-key", work / "release.pub", "--release-threshold", "1",
-            "--channel", "national/", "--out", work / "root.v1")
-    run_cli("keys", "root", "sign", work / "root.v1", "--key", work / "root")
+    make_trust_root(work)
     write_sample(work / "c1", size, seed=3)
     write_sample(work / "c2", size, seed=3, change_films=5)
     for v in (1, 2):
         c = work / f"c{v}"
-        run_cli("release", "build", c, "--channel", CHANNEL, "--version", str(v), "--catalog",
-                c / "catalog.toml", "--out", work / f"m{v}")
-        run_cli("release", "sign", work / f"m{v}", "--key", work / "release")
+        build_signed(c, CHANNEL, v, work / f"m{v}", work / "release")
         run_cli("release", "publish", work / f"m{v}", "--content", c, "--to",
                 work / f"origin{v}", "--root", work / "root.v1")
     return {"root": work / "root.v1", "m1": work / "m1", "m2": work / "m2",

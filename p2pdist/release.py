@@ -8,7 +8,6 @@ SHA-256s, so the build runs at about the speed of the slower of the two, not the
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -31,10 +30,10 @@ from manifest import (
 
 from .catalog_file import Catalog, entries_for_files
 from .errors import ConfigError
+from .hashing import sha256_files
 from .i18n import _
 from .torrent import create_hybrid_torrent, torrent_files
 
-HASH_CHUNK = 4 * 1024 * 1024
 DAY_S = 86400
 
 
@@ -80,17 +79,6 @@ def scan_content(content_dir: Path, exclude: set[Path]) -> list[tuple[str, int]]
         raise ConfigError(_("content folder {path} holds no files").format(path=content_dir))
     check_paths(r for r, _size in out)
     return out
-
-
-def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> bytes:
-    """Stream a file through SHA-256 in 4 MiB chunks (hashlib releases the GIL)."""
-    h = hashlib.sha256()
-    with path.open("rb", buffering=0) as f:
-        while chunk := f.read(HASH_CHUNK):
-            h.update(chunk)
-            if on_bytes is not None:
-                on_bytes(len(chunk))
-    return h.digest()
 
 
 def build_release(
@@ -151,7 +139,9 @@ def build_release(
         report()
 
     def hash_all() -> dict[str, bytes]:
-        return {rel: sha256_file(content_dir / rel, on_bytes) for rel, _s in files}
+        # One worker: libtorrent's hashing takes the other core.
+        digests = sha256_files([content_dir / rel for rel, _s in files], on_bytes, workers=1)
+        return {rel: d for (rel, _s), d in zip(files, digests, strict=True)}
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
         shas_future = pool.submit(hash_all)

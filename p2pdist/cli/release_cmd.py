@@ -26,9 +26,10 @@ from manifest import (
 from ..catalog_file import read_catalog
 from ..errors import ConfigError, ContentMismatchError
 from ..fs import atomic_write
+from ..hashing import sha256_files
 from ..i18n import _
 from ..install import install_from_folder
-from ..release import BuildProgress, build_release, sha256_file
+from ..release import BuildProgress, build_release
 from ..store import Store
 from ._common import (
     console,
@@ -143,25 +144,32 @@ def verify(manifest_file: Path, roots: tuple[Path, ...], content_dir: Path | Non
 
 
 def check_content(m: Manifest, content_dir: Path) -> None:
-    """Raise ContentMismatchError naming the first file that is missing or differs."""
+    """Raise ContentMismatchError naming the first file that is missing or differs.
+
+    Sizes are checked first (no byte read when one is wrong), then every file is hashed on
+    every core at once (`p2pdist.hashing`).
+    """
+    for f in m.files:
+        p = content_dir / f.path
+        try:
+            size = p.stat().st_size
+        except OSError as e:
+            raise ContentMismatchError(
+                _("{path}: missing from {dir} ({err})").format(
+                    path=f.path, dir=content_dir, err=e.strerror)) from e
+        if size != f.size:
+            raise ContentMismatchError(
+                _("{path}: {size} bytes on disk, the manifest says {want}").format(
+                    path=f.path, size=size, want=f.size))
     with _byte_progress() as bar:
         task = bar.add_task(_("checking files"), total=m.total_size)
-        for f in m.files:
-            p = content_dir / f.path
-            try:
-                size = p.stat().st_size
-            except OSError as e:
-                raise ContentMismatchError(
-                    _("{path}: missing from {dir} ({err})").format(
-                        path=f.path, dir=content_dir, err=e.strerror)) from e
-            if size != f.size:
-                raise ContentMismatchError(
-                    _("{path}: {size} bytes on disk, the manifest says {want}").format(
-                        path=f.path, size=size, want=f.size))
-            if sha256_file(p, lambda n: bar.advance(task, n)) != f.sha256:
-                raise ContentMismatchError(
-                    _("{path}: its SHA-256 differs from the signed manifest (damaged or "
-                      "replaced)").format(path=f.path))
+        digests = sha256_files([content_dir / f.path for f in m.files],
+                               lambda n: bar.advance(task, n))
+    for f, digest in zip(m.files, digests, strict=True):
+        if digest != f.sha256:
+            raise ContentMismatchError(
+                _("{path}: its SHA-256 differs from the signed manifest (damaged or "
+                  "replaced)").format(path=f.path))
 
 
 def _print_verified(vr: VerifiedRelease, root: Root, content_dir: Path | None) -> None:

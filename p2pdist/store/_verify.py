@@ -3,31 +3,27 @@
 The manifest's SHA-256 is the last word on a file: `verify_files` hashes a release whole (the
 technician's `verify`, imports from a folder); `check_placed` is the cheaper check after a swarm
 download, where every byte was already verified against the signed torrent. Memory stays at one
-4 MiB buffer per core whatever the file size; files are hashed on every core at once.
+4 MiB buffer per core whatever the file size; files are hashed on every core at once
+(`p2pdist.hashing`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import queue
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from manifest import FileEntry
 
 from ..fs import translated
+from ..hashing import OnBytes, run_hashing, sha256_stream
 from ..i18n import _
-
-CHUNK = 4 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) after every chunk; it may raise to stop the check."""
 
 
-def file_matches(path: Path, entry: FileEntry, on_bytes: Callable[[int], None]) -> bool:
+def file_matches(path: Path, entry: FileEntry, on_bytes: OnBytes) -> bool:
     """Whether `path` has exactly `entry`'s size and SHA-256, flushed to disk.
 
     A missing file or a wrong size fails without reading. `on_bytes` gets each chunk's length.
@@ -42,14 +38,8 @@ def file_matches(path: Path, entry: FileEntry, on_bytes: Callable[[int], None]) 
             return False
     except FileNotFoundError:
         return False
-    digest = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
     with translated(_("read {path}").format(path=path)), open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            digest.update(view[:n])
-            on_bytes(n)
-        if digest.digest() != entry.sha256:
+        if sha256_stream(f, on_bytes) != entry.sha256:
             return False
         os.fsync(f.fileno())
     return True
@@ -58,7 +48,8 @@ def file_matches(path: Path, entry: FileEntry, on_bytes: Callable[[int], None]) 
 def verify_files(
     files: Sequence[tuple[Path, FileEntry]], progress: Progress | None = None
 ) -> list[FileEntry]:
-    """Hash each (path, entry) pair and return the entries whose file does not match.
+    """Hash each (path, entry) pair on every core and return the entries whose file does not
+    match.
 
     Progress covers the entries' manifest sizes; a file that fails without being read counts as
     done, so the total is always reached.
@@ -75,42 +66,22 @@ def verify_files(
         if progress is not None:
             progress(done, total)
 
-    # hashlib releases the GIL: one file per core. Progress is reported from this thread
-    # only (callers reach trio from it), fed by the workers through a queue.
-    news: queue.SimpleQueue[int] = queue.SimpleQueue()
-    stop = threading.Event()
-
-    def one(item: tuple[Path, FileEntry]) -> bool:
+    def one(item: tuple[Path, FileEntry], counted: OnBytes) -> bool:
         path, entry = item
         read = 0
 
-        def counted(n: int) -> None:
+        def count(n: int) -> None:
             nonlocal read
-            if stop.is_set():
-                raise _Stopped
             read += n
-            news.put(n)
+            counted(n)
 
-        ok = file_matches(path, entry, counted)
+        ok = file_matches(path, entry, count)
         if read < entry.size:
             # Unread or short files: move the bar to where a good file would have left it.
-            news.put(entry.size - read)
+            counted(entry.size - read)
         return ok
 
-    workers = max(1, min(len(os.sched_getaffinity(0)), len(files)))
-    with ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(one, item) for item in files]
-        try:
-            while done < total or not all(f.done() for f in futures):
-                try:
-                    on_bytes(news.get(timeout=0.05))
-                except queue.Empty:
-                    if all(f.done() for f in futures):
-                        break
-        except BaseException:
-            stop.set()
-            raise
-        results = [f.result() for f in futures]
+    results = run_hashing(files, one, on_bytes, sizes=[e.size for _p, e in files])
     return [e for (_p, e), ok in zip(files, results, strict=True) if not ok]
 
 
@@ -159,7 +130,3 @@ def _same_file(path: Path, obj: Path, size: int) -> bool:
     except FileNotFoundError:
         return False
     return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev) and a.st_size == size
-
-
-class _Stopped(Exception):
-    """The caller's progress callback raised: the other workers stop at their next chunk."""

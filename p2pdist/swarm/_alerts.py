@@ -90,6 +90,13 @@ class ResumeData:
 
 
 @dataclass(frozen=True)
+class CacheFlushed:
+    """Every write of a torrent queued before `flush_cache` is on disk (a checkpoint's fence)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class ResumeFailed:
     """Resume data requested with `save_resume_data` could not be made."""
 
@@ -146,6 +153,7 @@ Notice = (
     | Finished
     | TorrentFailed
     | ResumeData
+    | CacheFlushed
     | ResumeFailed
     | Deleted
     | DeleteFailed
@@ -215,6 +223,7 @@ class AlertState:
             lt.fastresume_rejected_alert: self._on_fastresume_rejected,
             lt.save_resume_data_alert: self._on_resume_data,
             lt.save_resume_data_failed_alert: self._on_resume_failed,
+            lt.cache_flushed_alert: self._on_cache_flushed,
             lt.torrent_deleted_alert: self._on_deleted,
             lt.torrent_delete_failed_alert: self._on_delete_failed,
             lt.performance_alert: self._on_performance,
@@ -299,6 +308,9 @@ class AlertState:
 
     def _on_resume_data(self, a: Any, facts: TorrentFacts) -> list[Notice]:
         return [ResumeData(facts.key, bytes(lt.write_resume_data_buf(a.params)))]
+
+    def _on_cache_flushed(self, a: Any, facts: TorrentFacts) -> list[Notice]:
+        return [CacheFlushed(facts.key)]
 
     def _on_resume_failed(self, a: Any, facts: TorrentFacts) -> list[Notice]:
         return [ResumeFailed(facts.key, a.error.message())]

@@ -29,6 +29,7 @@ from ._alerts import (
     AlertPump,
     AlertsDropped,
     AlertState,
+    CacheFlushed,
     Deleted,
     DeleteFailed,
     Finished,
@@ -84,7 +85,7 @@ class _Torrent:
     changed: trio.Event = field(default_factory=trio.Event)
     resume_lock: trio.Lock = field(default_factory=trio.Lock)
     resume_ready: trio.Event = field(default_factory=trio.Event)
-    resume_result: ResumeData | ResumeFailed | None = None
+    resume_result: ResumeData | CacheFlushed | ResumeFailed | None = None
     removed: bool = False
     resumed_paths: frozenset[str] = frozenset()
 
@@ -557,11 +558,14 @@ class Swarm:
                 return
             t.resume_result = None
             t.resume_ready = trio.Event()
-            t.handle.save_resume_data(lt.save_resume_flags_t.flush_disk_cache)
+            # The pieces had now, then a fence: once every write queued before it is done,
+            # those pieces are on disk and the checkpoint may say so (see _resume.checkpoint).
+            data = _resume.checkpoint(t.handle)
+            t.handle.flush_cache()
             with trio.move_on_after(RESUME_TIMEOUT_S):
                 await t.resume_ready.wait()
             result = t.resume_result
-            if not isinstance(result, ResumeData):
+            if not isinstance(result, CacheFlushed):
                 reason = (
                     result.reason
                     if isinstance(result, ResumeFailed)
@@ -574,7 +578,7 @@ class Swarm:
                 )
             path = _resume.resume_path(self._config.resume_dir, t.key)
             # atomic_write raises a StorageError that names the file and the cause.
-            await trio.to_thread.run_sync(_encode_and_write, path, result.data)
+            await trio.to_thread.run_sync(atomic_write, path, data)
 
     async def _save_logged(self, t: _Torrent) -> None:
         try:
@@ -691,7 +695,7 @@ class Swarm:
             case TorrentFailed(key, error):
                 log.error("%s: %s", key, error)
                 self._poke(key)
-            case ResumeData(key) | ResumeFailed(key):
+            case ResumeData(key) | CacheFlushed(key) | ResumeFailed(key):
                 t = self._torrents.get(key)
                 if t is not None:
                     t.resume_result = notice
@@ -758,10 +762,6 @@ class Swarm:
         if t is None:
             raise UnknownTorrentError(_("no torrent {key} in the swarm").format(key=key))
         return t
-
-
-def _encode_and_write(path: Path, data: bytes) -> None:
-    atomic_write(path, _resume.encode(data))
 
 
 def _parse_ip(text: str) -> IPAddress:

@@ -23,13 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-
 from keys import P2PDistError
 from p2pdist.childproc import Child, stop_all
-from p2pdist.cli import cli
 from p2pdist.control import request
 from p2pdist.store import Store
+from tests.world import build_signed, free_port, make_trust_root, run_cli
 
 BUNDLE = 8_000_000
 """Content bytes of a release: big enough to be caught half way under a 2 MB/s cap."""
@@ -38,17 +36,6 @@ TAG = secrets.token_hex(4)
 CHANNEL = f"national/agent-e2e-{TAG}"
 
 
-def run_cli(*args: str | Path) -> str:
-    r = CliRunner().invoke(cli, [str(a) for a in args])
-    assert r.exit_code == 0, (args, r.output, r.exception)
-    return r.output
-
-
-def free_port(ip: str) -> int:
-    """A TCP port free on `ip` now (for a daemon that must come back on the same address)."""
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -98,23 +85,14 @@ def _digests(folder: Path) -> dict[str, str]:
 def build_world(d: Path) -> World:
     from p2pdist.sample import write_sample
 
-    for k in ("root", "release", "rogue"):
-        run_cli("keys", "generate", d / k)
-    run_cli("keys", "root", "init", "--root-key", d / "root.pub", "--threshold", "1",
-            "--release-key", d / "release.pub", "--release-threshold", "1",
-            "--channel", "national/", "--out", d / "root.v1")
-    run_cli("keys", "root", "sign", d / "root.v1", "--key", d / "root")
+    make_trust_root(d, extra_keys=("rogue",))
     write_sample(d / "c1", BUNDLE, seed=11)
     write_sample(d / "c2", BUNDLE, seed=11, change_films=5)
     content, manifest = {1: d / "c1", 2: d / "c2"}, {}
     for v, c in content.items():
         manifest[v] = d / f"m{v}"
-        run_cli("release", "build", c, "--channel", CHANNEL, "--version", str(v),
-                "--catalog", c / "catalog.toml", "--out", manifest[v])
-        run_cli("release", "sign", manifest[v], "--key", d / "release")
-    run_cli("release", "build", content[1], "--channel", CHANNEL, "--version", "99",
-            "--catalog", content[1] / "catalog.toml", "--out", d / "m99")
-    run_cli("release", "sign", d / "m99", "--key", d / "rogue")
+        build_signed(c, CHANNEL, v, manifest[v], d / "release")
+    build_signed(content[1], CHANNEL, 99, d / "m99", d / "rogue")
     run_cli("release", "publish", manifest[1], "--content", content[1], "--to", d / "origin",
             "--root", d / "root.v1")
     run_cli("export", d / "usb", "--create", "--data", d / "origin", "--root", d / "root.v1")

@@ -14,10 +14,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from agentworld import Fleet, World, free_port
+from agentworld import Fleet, World
 
 from keys import SigningKey
 from p2pdist.feeds import IdentityProofError, answer_challenge, new_nonce, verify_proof
+from tests.world import free_port
 
 ZERO = "0" * 64
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from agentworld import CHANNEL, Fleet, World, run_cli
+from agentworld import CHANNEL, Fleet, World
 from click.testing import CliRunner
 
 from p2pdist.cli import cli
 from p2pdist.store import Store
+from tests.world import run_cli
 
 
 @pytest.mark.slow

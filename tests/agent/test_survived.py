@@ -9,7 +9,7 @@ from pathlib import Path
 
 import bencodepy
 import pytest
-from agentworld import CHANNEL, World, run_cli
+from agentworld import CHANNEL, World
 
 from keys import TrustError, load_signing_key, load_trust
 from manifest import Manifest, decode_envelope
@@ -20,6 +20,7 @@ from p2pdist.config import BoxConfig
 from p2pdist.errors import TorrentRefusedError, WrongChannelError
 from p2pdist.torrent import check_loadable
 from p2pdist.trust import verify_release_for
+from tests.world import run_cli
 
 NOW = 1_800_000_000
 

@@ -10,20 +10,12 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from keys import load_trust
 from manifest import Manifest, VerifiedRelease, decode_envelope, verify_manifest
 from p2pdist.childproc import Child
-from p2pdist.cli import cli
 
 BUNDLE = 24_000_000
 
-
-def run_cli(*args: str | Path) -> str:
-    r = CliRunner().invoke(cli, [str(a) for a in args])
-    assert r.exit_code == 0, r.output
-    return r.output
 
 
 @dataclass(frozen=True)

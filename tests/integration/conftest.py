@@ -9,27 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from boxworld import BUNDLE, Procs, World, run_cli
+from boxworld import BUNDLE, Procs, World
 
 from p2pdist.childproc import stop_all
 from p2pdist.sample import write_sample
+from tests.world import build_signed, make_trust_root, run_cli
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     d = tmp_path_factory.mktemp("world")
-    for k in ("root", "release"):
-        run_cli("keys", "generate", d / k)
-    run_cli("keys", "root", "init", "--root-key", d / "root.pub", "--threshold", "1",
-            "--release-key", d / "release.pub", "--release-threshold", "1",
-            "--channel", "national/", "--out", d / "root.v1")
-    run_cli("keys", "root", "sign", d / "root.v1", "--key", d / "root")
+    make_trust_root(d)
     write_sample(d / "c1", BUNDLE, seed=7)
     write_sample(d / "c2", BUNDLE, seed=7, change_films=5)
     for v, c in ((1, "c1"), (2, "c2")):
-        run_cli("release", "build", d / c, "--channel", "national/test", "--version", str(v),
-                "--catalog", d / c / "catalog.toml", "--out", d / f"m{v}")
-        run_cli("release", "sign", d / f"m{v}", "--key", d / "release")
+        build_signed(d / c, "national/test", v, d / f"m{v}", d / "release")
     run_cli("release", "publish", d / "m1", "--content", d / "c1", "--to", d / "origin",
             "--root", d / "root.v1")
     run_cli("release", "publish", d / "m2", "--content", d / "c2", "--to", d / "origin2",

@@ -11,19 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from click.testing import CliRunner
 
 from p2pdist.childproc import Child
-from p2pdist.cli import cli
 from seeder import SeederService, load_config
+from tests.world import make_trust_root
 
 CHANNEL = "national/test"
 
-
-def run_cli(*args: str | Path) -> str:
-    r = CliRunner().invoke(cli, [str(a) for a in args])
-    assert r.exit_code == 0, r.output
-    return r.output
 
 
 @dataclass(frozen=True)
@@ -36,13 +30,7 @@ class Trust:
 
 
 def make_trust(d: Path) -> Trust:
-    for k in ("rootkey", "release"):
-        run_cli("keys", "generate", d / k)
-    run_cli("keys", "root", "init", "--root-key", d / "rootkey.pub", "--threshold", "1",
-            "--release-key", d / "release.pub", "--release-threshold", "1",
-            "--channel", "national/", "--out", d / "root.v1")
-    run_cli("keys", "root", "sign", d / "root.v1", "--key", d / "rootkey")
-    return Trust(d, d / "root.v1", d / "release")
+    return Trust(d, make_trust_root(d, root_key="rootkey"), d / "release")
 
 
 def toml_value(v: Any) -> str:

@@ -20,13 +20,14 @@ from typing import Any
 import httpx
 import pytest
 import trio
-from seeder_helpers import CHANNEL, Procs, Trust, run_cli, write_config
+from seeder_helpers import CHANNEL, Procs, Trust, write_config
 
 from manifest import Manifest, decode_envelope
 from p2pdist.boxstate import BoxState
 from p2pdist.checkin import ChannelReport, CheckinQueue, deliver, make_checkin
 from p2pdist.feeds import FeedClient
 from p2pdist.sample import write_sample
+from tests.world import run_cli
 
 pytestmark = pytest.mark.slow
 

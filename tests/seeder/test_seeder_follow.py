@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import trio
-from seeder_helpers import CHANNEL, Trust, run_cli, start, write_config
+from seeder_helpers import CHANNEL, Trust, start, write_config
 
 from p2pdist.feeds import serve_feed
 from p2pdist.sample import MIN_TOTAL_SIZE, write_sample
+from tests.world import run_cli
 
 
 class Upstream:

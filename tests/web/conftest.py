@@ -25,7 +25,7 @@ def daemons() -> Iterator[Daemons]:
 def library_box(web_world: World, daemons: Daemons, tmp_path: Path) -> str:
     """A box daemon whose store holds the world's release (published straight into it), with
     its library on a free loopback port; returns the library's base URL."""
-    from webworld import run_cli
+    from tests.world import run_cli
 
     data = tmp_path / "box"
     web_world.publish(data)

@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from webworld import CLIP_TITLE, Daemons, World, get_json, http, run_cli, wait_for
+from webworld import CLIP_TITLE, Daemons, World, get_json, http, wait_for
+
+from tests.world import run_cli
 
 pytestmark = pytest.mark.slow
 

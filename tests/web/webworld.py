@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-
 from p2pdist.childproc import Child, stop_all
-from p2pdist.cli import cli
 from p2pdist.web import add_sample_clip
+from tests.world import make_trust_root, run_cli
 
 TAG = secrets.token_hex(4)
 CHANNEL = f"national/web-{TAG}"
@@ -38,11 +36,6 @@ BIG_SIZE = 48 * 1024 * 1024
 """Larger than every socket buffer between the box and the test, so an answer is still being
 read from the file when the test swaps the release under it."""
 
-
-def run_cli(*args: str | Path) -> str:
-    r = CliRunner().invoke(cli, [str(a) for a in args])
-    assert r.exit_code == 0, (args, r.output, r.exception)
-    return r.output
 
 
 @dataclass(frozen=True)
@@ -66,12 +59,7 @@ class World:
 def build_world(d: Path) -> World:
     from p2pdist.sample import write_sample
 
-    for k in ("root", "release"):
-        run_cli("keys", "generate", d / k)
-    run_cli("keys", "root", "init", "--root-key", d / "root.pub", "--threshold", "1",
-            "--release-key", d / "release.pub", "--release-threshold", "1",
-            "--channel", "national/", "--out", d / "root.v1")
-    run_cli("keys", "root", "sign", d / "root.v1", "--key", d / "root")
+    make_trust_root(d)
     content = d / "content"
     write_sample(content, BUNDLE, seed=5)
     add_sample_clip(content)
