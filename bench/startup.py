@@ -206,19 +206,23 @@ class World:
         self.content = content
         self.manifest, _s = build(work, content, 1)
         self.procs: list[Proc] = []
-        self.next_ip = 10
+        self.next_ip = 2
 
     def poll(self) -> list[str]:
         return ["--poll", str(self.args.poll)] if self.args.poll else []
 
     def seeder(self, name: str, *, origin: bool, upstream: str | None = None
                ) -> tuple[Proc, str, Path]:
-        feed_port = free_port("127.0.0.1")
+        # Seeders on 127.0.0.2, .3, ...: mDNS on loopback advertises every box as 127.0.0.1,
+        # so the boxes live there (distinct ports) and count 127.0.0.1 as their LAN.
+        ip = f"127.0.0.{self.next_ip}"
+        self.next_ip += 1
+        feed_port = free_port(ip)
         role = ["--origin"] if origin else ["--upstream", upstream or ""]
         cfg = self.work / f"{name}.toml"
         cli("seeder", "init", "--out", cfg, "--data", self.work / name, "--root", self.root,
-            "--channel", CHANNEL, *role, "--listen", f"127.0.0.1:{free_port('127.0.0.1')}",
-            "--feed", f"127.0.0.1:{feed_port}", "--metrics", "",
+            "--channel", CHANNEL, *role, "--listen", f"{ip}:{free_port(ip)}",
+            "--feed", f"{ip}:{feed_port}", "--metrics", "",
             *([] if not self.args.poll else ["--poll", str(max(1, int(self.args.poll)))]))
         if self.args.super_seed is not None:
             text = cfg.read_text()
@@ -227,19 +231,19 @@ class World:
                                      else line for line in text.splitlines()) + "\n")
         p = Proc(name, ["seeder", "run", "--config", str(cfg)], self.logs)
         self.procs.append(p)
-        return p, f"http://127.0.0.1:{feed_port}", self.work / name
+        return p, f"http://{ip}:{feed_port}", self.work / name
 
     def publish(self, origin_data: Path) -> None:
         cli("release", "publish", self.manifest, "--content", self.content, "--to", origin_data,
             "--root", self.root)
 
     def box(self, name: str, seeder: str) -> Box:
-        ip = f"127.0.0.{self.next_ip}"
-        self.next_ip += 1
+        ip = "127.0.0.1"
         mdns = ["--mdns", "--mdns-interface", "127.0.0.1"] if self.args.mdns else ["--no-mdns"]
         cli("box", "init", "--data", self.work / name, "--root", self.root, "--channel", CHANNEL,
             "--seeder", seeder, "--listen", f"{ip}:{free_port(ip)}", "--feed",
-            f"{ip}:{free_port(ip)}", "--web", "", "--site", "bench", *mdns, *self.poll())
+            f"{ip}:{free_port(ip)}", "--web", "", "--site", "bench", "--lan", "127.0.0.1/32",
+            *mdns, *self.poll())
         p = Proc(name, ["box", "run", "--data", str(self.work / name)], self.logs)
         self.procs.append(p)
         return Box(p, self.work / name)
