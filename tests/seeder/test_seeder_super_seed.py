@@ -53,7 +53,7 @@ async def test_super_seeding_needs_enough_peers(tmp_path: Path, trust: Trust) ->
         # One peer: plain seeding, the whole release arrives (no super-seeding at any sample).
         lone = await _peer(nursery, tmp_path, "127.0.0.21", m.torrent, key, port)
         with trio.fail_after(30):
-            while not lone.snapshot(key).bytes_done == BUNDLE:
+            while lone.snapshot(key).bytes_done != BUNDLE:
                 assert key not in service.super_seeding
                 assert not handle.flags() & lt.torrent_flags.super_seeding
                 await trio.sleep(0.05)
