@@ -333,8 +333,11 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
 
     cpu = [*h["idle_cpu_seeding"].values(), *p["idle_cpu_before"].values(),
            *p["idle_cpu_seeding"].values()]
+    # Only the elected box of a shared-uplink site takes bytes from a seeder.
+    from_seeder = [r["first_seeder_byte_s"] for r in h["boxes"]
+                   if r["first_seeder_byte_s"] is not None]
     return {
-        "first_seeder_byte_s": worst(h["boxes"], "first_seeder_byte_s"),
+        "first_seeder_byte_s": min(from_seeder) if from_seeder else None,
         "first_byte_s": worst(h["boxes"], "first_byte_s"),
         "held_done_s": worst(h["boxes"], "active_s"),
         "publish_first_byte_s": worst(p["boxes"], "first_byte_s"),
