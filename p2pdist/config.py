@@ -26,6 +26,7 @@ CONFIG_NAME = "box.toml"
 SITE_MODES = ("shared-uplink", "own-link")
 MAX_SITE = 64  # check-ins and LAN adverts carry it
 WEB_PORT = 8480
+MAX_ELECTION_GRACE_S = 10
 
 
 def default_web(feed: str) -> str:
@@ -56,6 +57,10 @@ class BoxConfig:
     utp: bool = False
     stall_s: float = 60.0
     """Seconds without payload, pieces missing, before a download tries every other source."""
+    election_grace_s: float = 2.0
+    """With mDNS on a shared uplink: seconds after start before the site's election counts and
+    the elected box uses the WAN (boxes starting together see each other ~1.3-1.7 s after
+    they register). Manifests and LAN peers do not wait for it."""
     web: str = f"0.0.0.0:{WEB_PORT}"
     """The station's library web, HOST:PORT ("" for none)."""
 
@@ -93,6 +98,9 @@ class BoxConfig:
             raise ConfigError(_("poll_interval_s must be at least 1 second"))
         if not self.stall_s >= 1:
             raise ConfigError(_("stall_s must be at least 1 second"))
+        if not 0 <= self.election_grace_s <= MAX_ELECTION_GRACE_S:
+            raise ConfigError(_("election_grace_s must be from 0 to {n} seconds").format(
+                n=MAX_ELECTION_GRACE_S))
         try:
             self.wan_schedule()
         except ConfigError as e:

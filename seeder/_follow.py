@@ -185,6 +185,11 @@ class Follower:
                 self.swarm.connect_peer(key, ep, PeerSource.SEEDER)
 
 
+ORIGIN_WATCH_S = 1.0
+"""How often the origin looks at its own active links (one readlink per channel): a publish is
+seeded within a second instead of within a poll interval (60 s by default)."""
+
+
 class OriginWatcher:
     """The origin's upstream is its own data directory: `p2pdist release publish` (another
     process) activates a release there; the watcher notices and has it seeded."""
@@ -192,7 +197,7 @@ class OriginWatcher:
     def __init__(self, *, channels: tuple[str, ...], poll_interval_s: float,
                  seed_active: Callable[[str], Awaitable[None]]) -> None:
         self.channels = channels
-        self.poll_interval_s = poll_interval_s
+        self.poll_interval_s = min(poll_interval_s, ORIGIN_WATCH_S)
         self.seed_active = seed_active
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

@@ -67,6 +67,8 @@ class SeederService:
         self._stopped = trio.Event()
         self._nursery: trio.Nursery | None = None
         self.previous: dict[str, str] = {}  # channel -> the key kept seeded after a new release
+        self.super_seeding: set[str] = set()  # keys super-seeded now
+        self.seeded_version: dict[str, int] = {}  # channel -> version seeded now
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled.
@@ -163,8 +165,8 @@ class SeederService:
         """Seed the active release of `channel` if it is not seeded yet (it was verified before
         activation, so it seeds without a recheck)."""
         version = self.store.active_version(channel)
-        if version is None:
-            return
+        if version is None or self.seeded_version.get(channel) == version:
+            return  # the origin asks every second: a readlink, no manifest read
         m = self.store.load_manifest(channel, version)
         if self.seeding.get(channel) == m.torrent_name:
             return
@@ -175,8 +177,8 @@ class SeederService:
     async def _seeded(self, channel: str, key: str, version: int) -> None:
         old = self.seeding.get(channel)
         self.seeding[channel] = key
-        if self.config.super_seed:
-            self.swarm.set_super_seeding(key, True)
+        self.seeded_version[channel] = version
+        self._apply_super_seeding()
         if old is not None and old != key:
             await self._retire(channel, old)
         self.metrics.releases.set(len(self.seeding))
@@ -218,9 +220,37 @@ class SeederService:
                 out[key] = self.swarm.snapshot(key)
         return out
 
+    def _apply_super_seeding(self, snaps: dict[str, TorrentSnapshot] | None = None) -> None:
+        """Super-seed a seeded release only while enough peers are connected to it (see
+        `SeederConfig.super_seed_min_peers`): with one or two downloaders it only slows them."""
+        if not self.config.super_seed and not self.super_seeding:
+            return
+        seeded = set(self.seeding.values()) | set(self.previous.values())
+        self.super_seeding &= seeded  # a retired release is gone from the swarm
+        for key in seeded:
+            snap = (snaps or {}).get(key)
+            if snap is None:
+                with contextlib.suppress(P2PDistError):
+                    snap = self.swarm.snapshot(key)
+            if snap is None:
+                continue
+            want = (self.config.super_seed
+                    and sum(snap.peers.values()) >= self.config.super_seed_min_peers)
+            if want != (key in self.super_seeding):
+                with contextlib.suppress(UnknownTorrentError):
+                    self.swarm.set_super_seeding(key, want)
+                    if want:
+                        self.super_seeding.add(key)
+                    else:
+                        self.super_seeding.discard(key)
+                    log.info(kv("super_seeding", key=key, on=want,
+                                peers=sum(snap.peers.values())))
+
     async def _sample_loop(self) -> None:
         while True:
-            self.metrics.observe(self.snapshots())
+            snaps = self.snapshots()
+            self.metrics.observe(snaps)
+            self._apply_super_seeding(snaps)
             await trio.sleep(SAMPLE_INTERVAL_S)
 
     async def aclose(self) -> None:

@@ -55,7 +55,6 @@ PROVE_INTERVAL_S = 30.0
 PROBE_TIMEOUT_S = 5.0
 STATIC_NEIGHBOUR_INTERVAL_S = 5.0
 NEIGHBOUR_GRACE_S = 10.0
-MDNS_GRACE_S = 3.0  # a running browser sees a new service ~1.3 s after it registers
 
 
 class BoxAgent(DownloadSupervisor):
@@ -97,6 +96,10 @@ class BoxAgent(DownloadSupervisor):
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
         self._neighbours_probed = trio.Event()
+        self._probe_now = trio.Event()
+        # Set once discovery had time to find the site: until then a shared-uplink box fetches
+        # manifests and trades with LAN peers but does not use the WAN (it may not be elected).
+        self.election_settled = trio.Event()
         self.identity = self.state.identity()
         self.outbox = CheckinQueue(data_dir / "state")
         self.service = ServiceLog(data_dir / "state", clock=clock)
@@ -141,6 +144,7 @@ class BoxAgent(DownloadSupervisor):
                 nursery.start_soon(self._static_neighbours_loop)
             if self.config.mdns:
                 nursery.start_soon(self._prove_neighbours_loop)
+            nursery.start_soon(self._settle_election)
             nursery.start_soon(self._wan_policy_loop)
             nursery.start_soon(self.checkins.run)
             nursery.start_soon(self._update_loop)
@@ -211,20 +215,31 @@ class BoxAgent(DownloadSupervisor):
         elected box (or one whose LAN download stalled) may connect outside the LAN."""
         while True:
             self.swarm.set_wan_allowed(self._should_use_wan(any(self._stalled.values())))
-            await trio.sleep(PEER_REFRESH_S)
+            with trio.move_on_after(PEER_REFRESH_S):
+                await self.election_settled.wait()
+                await trio.sleep(PEER_REFRESH_S)
 
-    async def _await_neighbours(self) -> None:
-        """Before the first poll on a shared uplink, give discovery time to find the site, so
-        boxes starting together do not all believe they are elected."""
-        if self.config.site_mode != "shared-uplink":
-            return
-        if not self.config.mdns and not self.config.neighbours:
-            return  # nobody to wait for: this box is alone on its site
-        with trio.move_on_after(NEIGHBOUR_GRACE_S):
-            if self.config.mdns:
-                await trio.sleep(MDNS_GRACE_S)
-                self._neighbours_probed = trio.Event()  # one probe round after the wait
-            await self._neighbours_probed.wait()
+    async def _settle_election(self) -> None:
+        """On a shared uplink, give discovery time to find the site before this box uses the
+        WAN, so boxes starting together do not all believe they are elected. The first poll
+        does not wait for it: manifests come over HTTP and LAN peers are dialled at once."""
+        try:
+            if self.config.site_mode != "shared-uplink":
+                return
+            if not self.config.mdns and not self.config.neighbours:
+                return  # nobody to wait for: this box is alone on its site
+            with trio.move_on_after(NEIGHBOUR_GRACE_S):
+                if self.config.mdns:
+                    await trio.sleep(self.config.election_grace_s)
+                    self._neighbours_probed = trio.Event()  # one probe round after the wait
+                    self._probe_now.set()
+                await self._neighbours_probed.wait()
+        finally:
+            self.election_settled.set()
+            msg = (_("site election settled with {n} neighbour(s): this box uses the WAN")
+                   if self._should_use_wan(False) else
+                   _("site election settled with {n} neighbour(s): another box uses the WAN"))
+            log.info(msg.format(n=len(self.neighbours)))
 
     def poke(self) -> None:
         """Poll sources now (a neighbour has something newer, or a technician asked)."""
@@ -233,7 +248,6 @@ class BoxAgent(DownloadSupervisor):
     # The update loop.
 
     async def _update_loop(self) -> None:
-        await self._await_neighbours()
         while True:
             for channel in self.config.channels:
                 await self._update_channel(channel)
@@ -345,6 +359,8 @@ class BoxAgent(DownloadSupervisor):
             return None
 
     def _should_use_wan(self, stalled: bool) -> bool:
+        if not self.election_settled.is_set() and self.config.site_mode == "shared-uplink":
+            return stalled
         return may_use_wan(self.config.site_mode, stalled, self.elected(), self.node_id)
 
     def elected(self) -> str:
@@ -372,7 +388,9 @@ class BoxAgent(DownloadSupervisor):
                         and await proves(n.feed_url, n.node_id)):
                     self.proven.add(n.node_id)
             self._neighbours_probed.set()
-            await trio.sleep(PEER_REFRESH_S)
+            with trio.move_on_after(PEER_REFRESH_S):
+                await self._probe_now.wait()
+            self._probe_now = trio.Event()
 
     # Reporting.
 

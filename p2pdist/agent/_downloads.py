@@ -58,6 +58,7 @@ class DownloadSupervisor:
     _stalled: dict[str, bool]
     _discovery: LanDiscovery | None
     _poke: trio.Event
+    election_settled: trio.Event
 
     if TYPE_CHECKING:  # provided by BoxAgent
         def poke(self) -> None: ...
@@ -211,7 +212,11 @@ class DownloadSupervisor:
                 self.stalls[channel] = stall.describe(missing, redial.next_at())
             else:
                 self.stalls.pop(channel, None)
-            await trio.sleep(PEER_REFRESH_S)
+            settled = self.election_settled.is_set()
+            with trio.move_on_after(PEER_REFRESH_S):
+                if not settled:  # dial the seeders as soon as the election allows
+                    await self.election_settled.wait()
+                await trio.sleep(PEER_REFRESH_S)
 
     async def _seeder_endpoints(self, release: VerifiedRelease) -> list[tuple[str, int]]:
         """The swarm addresses of the release's seeders and of the seeders asked, host names

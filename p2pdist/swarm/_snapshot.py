@@ -109,6 +109,11 @@ class PayloadLedger:
         self._gone: list[PeerReading] = []
         self._received = dict.fromkeys(PeerSource, 0)
 
+    def settled(self) -> bool:
+        """No connection is being followed and nothing waits to be attributed: a reading of a
+        torrent that receives nothing (it is complete) would add nothing."""
+        return not self._last and not self._gone
+
     def left(self, endpoint: Endpoint, source: PeerSource) -> None:
         """A peer disconnected (possibly before any reading saw it)."""
         gone = [c for c, p in self._last.items() if p.endpoint == endpoint]

@@ -63,6 +63,8 @@ LISTEN_GRACE_S = 0.5
 RESUME_TIMEOUT_S = 10.0
 DELETE_TIMEOUT_S = 60.0
 PEER_POLL_INTERVAL_S = 1.0
+IDLE_CHECK_S = 2.0
+"""How often the resume loop looks at torrents when every one is complete."""
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
 _CHECKING = {
@@ -634,13 +636,18 @@ class Swarm:
         """
         budget = _resume.Budget(self._config.resume_budget_fraction,
                                 self._config.resume_interval_s)
+        busy = True
         while True:
-            await trio.sleep(budget.check_interval_s)
+            # Complete torrents change little (upload counters): when every torrent is, look
+            # less often, which is most of an idle seeding box's wake-ups.
+            await trio.sleep(budget.check_interval_s if busy else IDLE_CHECK_S)
             now = trio.current_time()
+            busy = False
             for t in list(self._torrents.values()):
                 if t.removed:
                     continue
                 st = t.handle.status()
+                busy = busy or not st.is_finished
                 if budget.due(t.key, st.need_save_resume, st.total_wanted_done,
                               st.total_wanted, now):
                     await self._save_logged(t)
@@ -651,8 +658,13 @@ class Swarm:
         while True:
             await trio.sleep(PEER_POLL_INTERVAL_S)
             for t in list(self._torrents.values()):
-                if not t.removed:
-                    self._poll_peers(t, t.handle.status())
+                if t.removed:
+                    continue
+                st = t.handle.status()
+                # A complete torrent receives nothing: its peer list matters only while the
+                # ledger still follows connections from the download.
+                if not (st.is_finished and t.ledger.settled()):
+                    self._poll_peers(t, st)
             if self._bans.expire(trio.current_time()):
                 self._install_bans()
 

@@ -242,6 +242,16 @@ def bt_handshake(src_ip: str, port: int, info_hash: bytes, timeout: float = 5) -
             return b""
 
 
+def wan_after_settling(box: Box, st: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+    """The status once the download loop has applied the settled election (it wakes at once,
+    but a status read may come first): the first with the WAN on, or the last one read."""
+    deadline = time.monotonic() + timeout
+    while not box.channel(st)["wan"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        st = box.status()
+    return st
+
+
 def wait_all(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while not pred():

@@ -28,6 +28,7 @@ from agentworld import (
     bt_handshake,
     free_port,
     run_cli,
+    wan_after_settling,
 )
 from click.testing import CliRunner, Result
 
@@ -341,8 +342,10 @@ def test_a_fake_neighbour_cannot_win_the_site_election(agent_world: World, fleet
     s.init(w, "--site", site, "--lan", "127.0.0.1/32", "--seeder",
            f"http://{ip}:{up.ready['feed_port']}")
     s.start()
+    # The download starts at once; the WAN waits until the site's election has settled.
     st = s.wait(lambda st: s.channel(st)["phase"] in ("downloading", "seeding")
-                and s.channel(st)["wan"] is not None, 30, "the download")
+                and st["election_settled"], 30, "the download after the election")
+    st = wan_after_settling(s, st)
     if st["elected"] != s.node_id or not s.channel(st)["wan"]:
         raise BugShown(f"elected {st['elected'][:16]}..., wan {s.channel(st)['wan']}, "
                        f"bytes done {s.torrent(st).get('bytes_done')}")

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from agentworld import Fleet, World
+from agentworld import Fleet, World, free_port, wan_after_settling
 
 from keys import SigningKey
 from p2pdist.feeds import IdentityProofError, answer_challenge, new_nonce, verify_proof
@@ -88,7 +88,8 @@ def test_a_neighbour_claiming_node_id_zero_does_not_win(agent_world: World, flee
            "--seeder", f"http://{ip}:{up.ready['feed_port']}")
     s.start()
     st = s.wait(lambda st: s.channel(st)["phase"] in ("downloading", "seeding")
-                and s.channel(st)["wan"] is not None, 30, "the download")
+                and st["election_settled"], 30, "the download after the election")
+    st = wan_after_settling(s, st)
     assert st["elected"] == s.node_id, st["elected"]
     assert s.channel(st)["wan"]
     s.wait_active(1, 30)

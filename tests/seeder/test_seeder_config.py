@@ -59,6 +59,8 @@ def test_follower_with_allow_file_forwarding_and_dht(tmp_path: Path, trust: Trus
     ({"allow_boxes": "missing.txt"}, "allow_boxes"),
     ({"poll_interval_s": 0}, "poll_interval_s"),
     ({"stale_hours": -1}, "stale_hours"),
+    ({"super_seed_min_peers": 0}, "super_seed_min_peers"),
+    ({"super_seed_min_peers": "many"}, "super_seed_min_peers"),
     ({"listen": "localhost:6881"}, "listen"),
     ({"feed": "0.0.0.0"}, "feed"),
     ({"metrics": "9470"}, "metrics"),
