@@ -30,6 +30,7 @@ from p2pdist.childproc import Child, stop_all
 from p2pdist.cli import cli
 from p2pdist.control import request
 from p2pdist.store import Store
+from tests.netutil import free_port as free_port  # re-exported to the tests
 
 BUNDLE = 8_000_000
 """Content bytes of a release: big enough to be caught half way under a 2 MB/s cap."""
@@ -42,13 +43,6 @@ def run_cli(*args: str | Path) -> str:
     r = CliRunner().invoke(cli, [str(a) for a in args])
     assert r.exit_code == 0, (args, r.output, r.exception)
     return r.output
-
-
-def free_port(ip: str) -> int:
-    """A TCP port free on `ip` now (for a daemon that must come back on the same address)."""
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return int(s.getsockname()[1])
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
