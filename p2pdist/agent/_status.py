@@ -75,5 +75,6 @@ def snapshot_json(s: TorrentSnapshot) -> dict[str, Any]:
         "total_payload_upload": s.total_payload_upload,
         "hash_failures": s.hash_failures,
         "peer_bans": s.peer_bans,
+        "dial_failures": s.dial_failures,
         "error": s.error,
     }

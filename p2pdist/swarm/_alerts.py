@@ -170,6 +170,7 @@ class TorrentFacts:
     hash_failures: int = 0
     peer_bans: int = 0
     file_checks: int = 0
+    dial_failures: int = 0
     failure: P2PDistError | None = None
 
 
@@ -290,6 +291,8 @@ class AlertState:
 
     def _on_peer_disconnected(self, a: Any, facts: TorrentFacts) -> list[Notice]:
         ip, port = a.endpoint
+        if a.op == lt.operation_t.connect:  # refused, unreachable, timed out: never connected
+            facts.dial_failures += 1
         return [PeerLeft(facts.key, (ip, port))]
 
     def _on_file_error(self, a: Any, facts: TorrentFacts) -> list[Notice]:

@@ -51,6 +51,8 @@ class TorrentSnapshot:
         peer_bans: peers banned for sending bad data.
         file_checks: times the files on disk were hashed because resume data was missing,
             invalid or did not match the files.
+        dial_failures: dials to a peer that never connected (refused, unreachable, timed out):
+            a source that is down shows here while the box keeps trying it.
         error: what went wrong, for a technician; None when healthy.
     """
 
@@ -68,6 +70,7 @@ class TorrentSnapshot:
     hash_failures: int
     peer_bans: int
     file_checks: int
+    dial_failures: int
     error: str | None
 
 

@@ -74,6 +74,7 @@ _CHECKING = {
     lt.torrent_status.allocating,
 }
 _NOT_CONNECTED = lt.peer_info.connecting | lt.peer_info.handshake
+DIAL_SOURCE = lt.peer_info.tracker
 
 
 @dataclass(eq=False)
@@ -367,7 +368,9 @@ class Swarm:
         """Dial a peer for torrent `key`.
 
         A LAN source registers the address as LAN (unlimited class) before dialling; a SEEDER
-        source registers it so its bytes are attributed to seeders.
+        source registers it so its bytes are attributed to seeders. Each call allows one more
+        dial of an address that failed before, however often it failed: callers redial with
+        their own back-off while pieces are missing.
 
         Raises:
             UnknownTorrentError: no such key.
@@ -381,7 +384,12 @@ class Swarm:
             self._seeders.add(ip)
         elif source is PeerSource.LAN:
             rt.classes.add_host(ip)
-        t.handle.connect_peer((str(ip), endpoint[1]))
+        # As a "tracker" peer: libtorrent stops dialling an address after `max_failcount` (3)
+        # failed dials, and only a tracker's word lowers that count again (by one per mention,
+        # see peer_list::update_peer). Our sources are this box's tracker: each call earns the
+        # address one more dial, so a seeder that was down for a while is dialled again when
+        # the caller asks (its capped back-off), not never.
+        t.handle.connect_peer((str(ip), endpoint[1]), DIAL_SOURCE)
 
     def set_super_seeding(self, key: str, enabled: bool) -> None:
         """Super-seed a complete torrent: offer each peer pieces no other peer has, so a seeder
@@ -465,6 +473,7 @@ class Swarm:
             hash_failures=t.facts.hash_failures,
             peer_bans=t.facts.peer_bans,
             file_checks=t.facts.file_checks,
+            dial_failures=t.facts.dial_failures,
             error=error,
         )
 

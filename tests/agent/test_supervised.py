@@ -97,8 +97,6 @@ def test_a_newer_release_published_mid_download_supersedes_it(
     assert box.channel(st)["stall"] is None
 
 
-@pytest.mark.xfail(strict=False, reason="known defect (issue 16.2 open): the box redials the "
-                   "restarted source's swarm address every <= 15 s but no connection comes up")
 def test_the_only_seeder_gone_mid_download_is_redialled_when_it_returns(
         agent_world: World, fleet: Fleet) -> None:
     w = agent_world
@@ -112,8 +110,12 @@ def test_the_only_seeder_gone_mid_download_is_redialled_when_it_returns(
     stall = box.channel(st)["stall"]
     assert stall["missing_files"] and stall["message"], stall
     assert Store(box.data).active_version(CHANNEL) is None
+    # Past libtorrent's own limit of 3 failed dials, after which it never dialled again.
+    box.wait(lambda s: box.torrent(s).get("dial_failures", 0) >= 5, 60, "5 failed dials")
     src.start()
+    back = time.monotonic()
     box.wait_active(1, 60)
+    print(f"\nactive {time.monotonic() - back:.1f} s after the source came back")
     healthy(box)
     assert box.active_digest() == w.digest(1)
 

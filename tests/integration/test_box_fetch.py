@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from boxworld import BUNDLE, Procs, World, tree_digest
 
 from p2pdist.store import Store
+from tests.world import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -153,6 +155,25 @@ def test_a_stalled_fetch_exits_5_naming_the_missing_files(world: World, procs: P
     _seed2, port2 = procs.seeder(world.origin, "127.0.0.5")
     done = procs.box(world, data, "127.0.0.70", "--peer", f"127.0.0.5:{port2}",
                      name="again").wait_event("done", 90)
+    assert done["version"] == 1
+    assert tree_digest(Store(data).active_dir("national/test")) == tree_digest(world.content1)
+
+
+def test_a_seeder_that_starts_after_the_fetch_is_used(world: World, procs: Procs,
+                                                      tmp_path: Path) -> None:
+    """Issue 16.2: the only peer is not up yet; after 6 refused dials (libtorrent alone gives
+    up at 3; ~25 s of back-off) it starts on that address and the fetch completes."""
+    ip = "127.0.0.8"
+    port = free_port(ip)
+    data = tmp_path / "box"
+    box = procs.box(world, data, "127.0.0.72", "--peer", f"{ip}:{port}", name="early")
+    box.wait_event("progress", 90, where=lambda e: e["dial_failures"] >= 6)
+    seeder = procs.start("seed", "--data", world.origin, "--listen", f"{ip}:{port}", "--json",
+                         name="late-seeder")
+    seeder.wait_event("listening", 30)
+    back = time.monotonic()
+    done = box.wait_event("done", 90)
+    print(f"\ndone {time.monotonic() - back:.1f} s after the late seeder listened")
     assert done["version"] == 1
     assert tree_digest(Store(data).active_dir("national/test")) == tree_digest(world.content1)
 

@@ -142,8 +142,22 @@ def test_resume_and_delete_results() -> None:
 
 
 def test_peer_disconnect_feeds_the_ledger() -> None:
-    a = fake(lt.peer_disconnected_alert, handle=H, endpoint=("127.0.0.3", 4000))
-    assert tracked().dispatch(a) == [PeerLeft("rel", ("127.0.0.3", 4000))]
+    a = fake(lt.peer_disconnected_alert, handle=H, endpoint=("127.0.0.3", 4000),
+             op=lt.operation_t.sock_read)
+    state = AlertState()
+    facts = state.track(H, "rel")
+    assert state.dispatch(a) == [PeerLeft("rel", ("127.0.0.3", 4000))]
+    assert facts.dial_failures == 0
+
+
+def test_a_dial_that_never_connected_is_counted() -> None:
+    refused = fake(lt.peer_disconnected_alert, handle=H, endpoint=("127.0.0.3", 4000),
+                   op=lt.operation_t.connect)
+    state = AlertState()
+    facts = state.track(H, "rel")
+    state.dispatch(refused)
+    state.dispatch(refused)
+    assert facts.dial_failures == 2
 
 
 def test_fastresume_rejected_is_logged() -> None:
