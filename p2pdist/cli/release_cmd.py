@@ -11,7 +11,7 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from keys import MAX_ROOT_BYTES, Envelope, Root, load_trust
+from keys import MAX_ROOT_BYTES, Envelope, Root, load_trust, parse_root_envelope
 from manifest import (
     MAX_ENVELOPE_BYTES,
     Manifest,
@@ -117,15 +117,19 @@ def sign(manifest_file: Path, key_path: Path, passphrase_file: Path | None) -> N
 
 
 def load_roots(paths: tuple[Path, ...], now: int) -> Root:
-    """The first file is the pinned root; later ones are rotations, oldest first."""
+    """The oldest root given is the one trusted (pinned); the others are its rotations. Files
+    may come in any order: they are sorted by the version they claim, and the walk then
+    verifies each from the one before, so the order proves nothing and needs no care."""
     blobs = [read_file(p, _("trust root"), MAX_ROOT_BYTES) for p in paths]
-    return load_trust(blobs[0], blobs[1:], now)
+    ordered = [b for _v, b in sorted(((parse_root_envelope(b)[1].version, b) for b in blobs),
+                                     key=lambda vb: vb[0])]
+    return load_trust(ordered[0], ordered[1:], now)
 
 
 @release_group.command("verify")
 @click.argument("manifest_file", type=existing_file)
 @click.option("--root", "roots", type=existing_file, multiple=True, required=True,
-              help=_("Trusted root; repeat to walk rotations (pinned first)."))
+              help=_("Trusted root; repeat to walk rotations (any order, the oldest is trusted)."))
 @click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path),
               help=_("Also check every file under this folder against the manifest."))
 @click.option("--last-version", type=int, help=
@@ -243,7 +247,7 @@ def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
 @click.option("--to", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help=_("The origin seeder's data directory."))
 @click.option("--root", "roots", type=existing_file, multiple=True, required=True,
-              help=_("Trusted root; repeat to walk rotations (pinned first)."))
+              help=_("Trusted root; repeat to walk rotations (any order, the oldest is trusted)."))
 @click.option("--copy", is_flag=True,
               help=_("Copy the files instead of hard-linking them (when CONTENT may change)."))
 def publish(manifest_file: Path, content_dir: Path, data_dir: Path, roots: tuple[Path, ...],
