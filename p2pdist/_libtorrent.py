@@ -13,6 +13,8 @@ import ctypes.util
 import locale
 import sys
 
+from .i18n import _
+
 
 def _utf8_ctype() -> None:
     """File names reach libtorrent as UTF-8; under LC_ALL=C (a bare systemd unit, a cron job,
@@ -30,8 +32,6 @@ def _utf8_ctype() -> None:
 _utf8_ctype()
 
 import libtorrent as lt  # noqa: E402  (after the locale: see _utf8_ctype)
-
-from .i18n import _
 
 REQUIRED = (2, 1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,9 +110,9 @@ def load_key(path: Path, passphrase_file: Path | None) -> SigningKey:
     """The private key at `path`; an encrypted one with no passphrase given asks for it (hidden)
     when a person is at a terminal, and otherwise fails naming --passphrase-file."""
     passphrase = read_passphrase(passphrase_file)
-    if passphrase is None and _is_encrypted(path) and click.get_text_stream("stdin").isatty():
-        passphrase = click.prompt(_("passphrase for {path}").format(path=path),
-                                  hide_input=True).encode() or None
+    if passphrase is None and _is_encrypted(path) and sys.stdin.isatty():
+        typed: str = click.prompt(_("passphrase for {path}").format(path=path), hide_input=True)
+        passphrase = typed.encode() or None
     return load_signing_key(path, passphrase)
 
 

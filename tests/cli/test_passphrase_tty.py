@@ -3,6 +3,7 @@ on `release sign`/`keys root sign` (through a real pty and the installed command
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
@@ -48,10 +49,8 @@ class Terminal:
         finally:
             with_rest = select.select([self.master], [], [], 0.2)[0]
             if with_rest:
-                try:
+                with contextlib.suppress(OSError):  # already closed by the command's end
                     self.seen += os.read(self.master, 65536)
-                except OSError:
-                    pass
             os.close(self.master)
         return code
 

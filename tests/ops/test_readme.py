@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from readme_script import README, Step, blocks
 
 SUBSTITUTIONS = {
@@ -59,7 +58,8 @@ class World:
 
     def run(self, words: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.argv(words), cwd=self.folder, env=self.env, text=True,
-                              capture_output=True, timeout=COMMAND_TIMEOUT_S, stdin=subprocess.DEVNULL)
+                              capture_output=True, timeout=COMMAND_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
 
     def start(self, step: Step) -> None:
         log = self.folder / f"daemon-{len(self.daemons)}.log"
