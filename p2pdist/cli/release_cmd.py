@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
@@ -30,6 +31,7 @@ from ..i18n import _
 from ..install import install_from_folder
 from ..release import BuildProgress, build_release, sha256_file
 from ..store import Store
+from ..torrent import TorrentIdentity, torrent_identity, web_seeds_of
 from ._common import (
     console,
     human_duration,
@@ -70,9 +72,12 @@ def _parse_seeder(text: str) -> SeederEndpoint:
 @click.option("--expires", type=float, default=90, show_default=True, help=_("Days until expiry."))
 @click.option("--seeder", "seeders", multiple=True,
               help=_("Seeder endpoint URL[=HOST:PORT] to list in the manifest (repeat)."))
+@click.option("--web-seed", "web_seeds", multiple=True,
+              help=_("BEP 19 web seed URL put in the torrent, e.g. a seeder's "
+                     "http://HOST:8470/webseed/ (repeat)."))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def build(content_dir: Path, channel: str, version: int, catalog_path: Path, expires: float,
-          seeders: tuple[str, ...], out: Path) -> None:
+          seeders: tuple[str, ...], web_seeds: tuple[str, ...], out: Path) -> None:
     """Hash CONTENT_DIR into an unsigned manifest with its hybrid torrent."""
     catalog = read_catalog(catalog_path)
     endpoints = tuple(_parse_seeder(s) for s in seeders)
@@ -87,7 +92,7 @@ def build(content_dir: Path, channel: str, version: int, catalog_path: Path, exp
 
         m = build_release(content_dir, channel=channel, version=version, catalog=catalog,
                           catalog_path=catalog_path, expires_days=expires, seeders=endpoints,
-                          progress=on_progress)
+                          web_seeds=web_seeds, progress=on_progress)
     dt = time.monotonic() - t0
     atomic_write(out, m.to_envelope().encode())
     console.print(_("built {channel} v{v}: {n} files, {size} in {s:.1f}s ({rate}/s) -> {out} "
@@ -209,8 +214,34 @@ def show(manifest_file: Path, as_json: bool) -> None:
                         dur=human_duration(info["total_duration"])))
 
 
+def magnet_of(m: Manifest) -> tuple[TorrentIdentity, str]:
+    """The torrent's identity and a magnet link naming the manifest's seeders as `x.pe` peers."""
+    ident = torrent_identity(m.torrent)
+    peers = [s.swarm for s in m.seeders if s.swarm]
+    return ident, ident.magnet + "".join(f"&x.pe={quote(p, safe=':[]')}" for p in peers)
+
+
+@release_group.command("torrent")
+@click.argument("manifest_file", type=existing_file)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help=_("Where to write the .torrent."))
+def torrent(manifest_file: Path, out: Path) -> None:
+    """Write the exact .torrent signed in MANIFEST_FILE, for stock BitTorrent clients (does
+    not verify; see `release verify`)."""
+    env = _read_envelope(manifest_file)
+    m = Manifest.decode_body(env.signed)
+    ident, magnet = magnet_of(m)
+    atomic_write(out, m.torrent)
+    console.print(_("wrote {out} ({n} bytes): {channel} v{v}").format(
+        out=out, n=len(m.torrent), channel=m.channel, v=m.version))
+    console.print(f"info_hash_v1 {ident.info_hash_v1}")
+    console.print(f"info_hash_v2 {ident.info_hash_v2}")
+    console.print(f"magnet {magnet}", soft_wrap=True)
+
+
 def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
     cat = catalog_of(m)
+    ident, magnet = magnet_of(m)
     return {
         "channel": m.channel,
         "version": m.version,
@@ -222,6 +253,10 @@ def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
         "total_duration": cat.duration,
         "signatures": [s.keyid for s in env.signatures],
         "seeders": [{"feed": s.feed, "swarm": s.swarm} for s in m.seeders],
+        "info_hash_v1": ident.info_hash_v1,
+        "info_hash_v2": ident.info_hash_v2,
+        "magnet": magnet,
+        "web_seeds": web_seeds_of(m.torrent),
         "kinds": {k: sum(1 for f in m.files if f.kind.value == k)
                   for k in ("film", "course", "handbook", "other")},
         "themes": [
