@@ -83,7 +83,7 @@ def test_the_swarm_port_is_probed_on_the_configured_address_and_logs_reach_the_b
     try:
         daemon.wait_event("ready", 30)
         report = tmp_path / "support.tar.gz"
-        code, doc = invoke("doctor", "--data", data, "--json", "--report", report)
+        _code, doc = invoke("doctor", "--data", data, "--json", "--report", report)
         port = rows(doc)["swarm port"]
         assert port["verdict"] == "pass" and ip in port["detail"], port
     finally:
