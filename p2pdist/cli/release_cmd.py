@@ -234,9 +234,10 @@ def torrent(manifest_file: Path, out: Path) -> None:
     atomic_write(out, m.torrent)
     console.print(_("wrote {out} ({n} bytes): {channel} v{v}").format(
         out=out, n=len(m.torrent), channel=m.channel, v=m.version))
-    console.print(f"info_hash_v1 {ident.info_hash_v1}")
-    console.print(f"info_hash_v2 {ident.info_hash_v2}")
-    console.print(f"magnet {magnet}", soft_wrap=True)
+    # the same key names as `release show --json`, for copying into a client
+    for key, value in {"info_hash_v1": ident.info_hash_v1, "info_hash_v2": ident.info_hash_v2,
+                       "magnet": magnet}.items():
+        console.print(f"{key} {value}", soft_wrap=True, markup=False)
 
 
 def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
