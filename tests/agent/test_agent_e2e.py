@@ -112,6 +112,7 @@ def test_box_with_an_unreachable_seeder_updates_from_its_lan_neighbour(
     b.wait(settled, 30, "eight status readings", every=0.5)
     assert len(set(readings)) == 1, readings
     sent = a.torrent(a.status()).get("total_payload_upload", 0)
+    print(f"\n[counters] b received {readings[-1]} B (8 readings, all equal), a sent {sent} B")
     assert abs(readings[-1] - sent) <= 0.02 * sent, (readings[-1], sent)
 
     r = invoke("doctor", "--data", b.data, "--json")

@@ -139,6 +139,8 @@ def test_origin_province_two_boxes_rollout(published: tuple[Path, Path], trust: 
         return (got, sent) if got >= 0.98 * BUNDLE and sent >= 0.98 * BUNDLE else None
 
     got, sent = wait_for("both sides counted the fetch", counts, 15)
+    print(f"\n[counters] province received {got:.0f} B, origin sent {sent:.0f} B, "
+          f"one copy {one_copy} B")
     assert abs(got - sent) <= 0.02 * sent, (got, sent)
     assert got <= 1.02 * one_copy, (got, one_copy)
 
