@@ -10,11 +10,28 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import locale
 import sys
 
-import libtorrent as lt
-
 from .i18n import _
+
+
+def _utf8_ctype() -> None:
+    """File names reach libtorrent as UTF-8; under LC_ALL=C (a bare systemd unit, a cron job,
+    `LC_ALL=C` in a shell) its C++ side converts them with the C locale's ASCII and fails on
+    every Chinese name ("No such file or directory"). Python itself runs in UTF-8 there
+    (PEP 538/540), so the process's character type is set to match before libtorrent loads."""
+    if (locale.getlocale(locale.LC_CTYPE)[1] or "").replace("-", "").lower() == "utf8":
+        return
+    for name in ("C.UTF-8", "C.utf8", "en_US.UTF-8"):
+        with contextlib.suppress(locale.Error):
+            locale.setlocale(locale.LC_CTYPE, name)
+            return
+
+
+_utf8_ctype()
+
+import libtorrent as lt  # noqa: E402  (after the locale: see _utf8_ctype)
 
 REQUIRED = (2, 1)
 

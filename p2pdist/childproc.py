@@ -59,7 +59,10 @@ class Child:
         self.events: list[Event] = []
         self._stderr: list[str] = []
         self.tracebacks = 0  # lines of its stderr that start a traceback, over its life
-        prefix = list(command) if command is not None else [sys.executable, "-m", "p2pdist"]
+        # -P: the working folder is not put on sys.path, so a `keys/` folder there (the README's
+        # workflow makes one) cannot shadow the `keys` package
+        prefix = (list(command) if command is not None
+                  else [sys.executable, "-P", "-m", "p2pdist"])
         out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE  # noqa: SIM115
         self.proc = subprocess.Popen(
             [*prefix, *self.args],

@@ -91,6 +91,13 @@ class BoxConfig:
             except ValueError as e:
                 raise ConfigError(_("mdns_interfaces: {ip!r} is not an IP address")
                                   .format(ip=ip)) from e
+        for item in self.listen.split(","):
+            if not _is_ip_port(item.strip()):
+                raise ConfigError(_("listen: {value!r} is not IP:PORT[,IP:PORT...] (an address "
+                                    "of this box, e.g. 0.0.0.0:6881)").format(value=self.listen))
+        if not _is_ip_port(self.feed):
+            raise ConfigError(_("feed: {value!r} is not IP:PORT (an address of this box, e.g. "
+                                "0.0.0.0:8471)").format(value=self.feed))
         if self.web and not _is_ip_port(self.web):
             raise ConfigError(_("web: {value!r} is not IP:PORT (or \"\" for no library web)")
                               .format(value=self.web))
@@ -172,6 +179,7 @@ class BoxConfig:
 
 
 def _is_ip_port(text: str) -> bool:
+    """IP:PORT or [V6]:PORT with a real address (999.1.1.1 is none) and port 0-65535."""
     host, sep, port = text.rpartition(":")
     try:
         ipaddress.ip_address(host.strip("[]"))

@@ -1,7 +1,8 @@
 """The demo swarm: an origin, a provincial seeder and boxes in sites, as real processes on
 loopback, with link speeds emulated by libtorrent's peer classes.
 
-Each box has its own loopback address; a site is a /24 (127.0.1x.0/24) that the box treats as its
+Each box has its own loopback address; a site is a /24 (127.N.1x.0/24, N the first free /16 or
+`--base-address`) that the box treats as its
 LAN (unlimited), so everything else is WAN and obeys the box's WAN caps, which stand for the
 site's shared uplink. Boxes find their site neighbours through configured feed URLs (multicast on
 loopback would advertise one address for all), elect one box per site to talk to the WAN, and
@@ -72,22 +73,93 @@ class Node:
         return f"http://{self.ip}:{self.ready.get('feed_port', BOX_FEED_PORT)}"
 
 
-def box_ip(site: int, index: int) -> str:
-    return f"127.0.{10 + site}.{index + 1}"
+BOX_WEB_PORT = 8480
+DEFAULT_PREFIX = "127.0"
+
+
+def box_ip(site: int, index: int, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}.{10 + site}.{index + 1}"
+
+
+def parse_base_address(text: str) -> str:
+    """The /16 of loopback a demo uses, from `--base-address 127.N.0.0`: "127.N".
+
+    Raises:
+        ConfigError: not an IPv4 loopback address.
+    """
+    import ipaddress
+
+    from .errors import ConfigError
+    from .i18n import _
+
+    try:
+        ip = ipaddress.IPv4Address(text)
+    except ValueError:
+        ip = None
+    if ip is None or not ip.is_loopback:
+        raise ConfigError(_("--base-address {value!r} is not an IPv4 loopback address like "
+                            "127.5.0.0 (the demo runs on 127.N.x.y)").format(value=text))
+    return ".".join(str(ip).split(".")[:2])
+
+
+def _ports_free(ip: str, ports: tuple[int, ...]) -> bool:
+    import socket
+
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind((ip, port))
+            except OSError:
+                return False
+    return True
+
+
+def free_prefix(boxes: int, sites: int) -> str:
+    """The first 127.N (N = 0, 1, ...) where every box's fixed ports are free, so a second
+    demo on the host (or anything else on 127.0.10.1:8471) does not collide with this one."""
+    from .errors import ConfigError
+    from .i18n import _
+
+    for n in range(256):
+        prefix = f"127.{n}"
+        ips = [box_ip(i % sites, i // sites, prefix) for i in range(boxes)]
+        if all(_ports_free(ip, (BOX_SWARM_PORT, BOX_FEED_PORT, BOX_WEB_PORT)) for ip in ips):
+            return prefix
+    raise ConfigError(_("no free loopback /16 for the demo's boxes; give --base-address"))
+
+
+def disk_usage(folder: Path) -> int:
+    """Bytes the folder takes on disk (hard links counted once)."""
+    import os
+
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
 
 
 class DemoSwarm:
     """Starts, watches and stops the demo's processes. Use as a context manager."""
 
     def __init__(self, work: Path, root: Path, boxes: int, sites: int, links: Links,
-                 run_cli: Callable[..., object]) -> None:
+                 run_cli: Callable[..., object], prefix: str = DEFAULT_PREFIX) -> None:
         self.work, self.root, self.links = work, root, links
         self.run_cli = run_cli
-        self.origin = Node("origin", "-", "127.0.0.1", work / "origin")
-        self.seeder = Node("seeder", "-", "127.0.0.2", work / "seeder")
-        self.center = Node("center", "-", "127.0.0.3", work / "center")
-        self.boxes = [Node(f"box{i + 1}", f"site{i % sites + 1}", box_ip(i % sites, i // sites),
-                           work / f"box{i + 1}") for i in range(boxes)]
+        self.prefix = prefix
+        self.origin = Node("origin", "-", f"{prefix}.0.1", work / "origin")
+        self.seeder = Node("seeder", "-", f"{prefix}.0.2", work / "seeder")
+        self.center = Node("center", "-", f"{prefix}.0.3", work / "center")
+        self.boxes = [Node(f"box{i + 1}", f"site{i % sites + 1}",
+                           box_ip(i % sites, i // sites, prefix), work / f"box{i + 1}")
+                      for i in range(boxes)]
         self.t0 = 0.0
 
     def __enter__(self) -> DemoSwarm:

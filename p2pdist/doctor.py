@@ -7,6 +7,7 @@ needs and never private keys.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import json
@@ -14,6 +15,7 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 import tarfile
 import time
 from collections.abc import Callable
@@ -63,13 +65,18 @@ def _check(name: str, fn: Callable[[], tuple[Verdict, str, str]]) -> Check:
 
 
 def run_checks(data: Path, now: float | None = None) -> list[Check]:
-    """Every check, in an order where earlier failures explain later ones."""
+    """Every check, in an order where earlier failures explain later ones.
+
+    Each row reports its own problem: a row's failure (an unreadable folder, a broken store)
+    fails that row and the doctor goes on with the next.
+    """
     now = time.time() if now is None else now
     state = BoxState(data)
     checks = [
         _check("daemon", lambda: _daemon(data)),
         _check("data directory", lambda: _permissions(data, state)),
         _check("free disk", lambda: _disk(data)),
+        _check("store", lambda: _store(data)),
         _check("clock", lambda: _clock(data, now)),
         _check("trust root", lambda: _root(state, now)),
     ]
@@ -86,7 +93,7 @@ def run_checks(data: Path, now: float | None = None) -> list[Check]:
         checks += [_check(f"seeder {url}", lambda url=url: _seeder(url))  # type: ignore[misc]
                    for url in config.seeders]
         checks.append(_check("mDNS", lambda: _mdns(config)))
-    checks.append(_check("swarm port", lambda: _swarm_port(data)))
+    checks.append(_check("swarm port", lambda: _swarm_port(data, config)))
     return checks
 
 
@@ -125,20 +132,49 @@ def _disk(data: Path) -> tuple[Verdict, str, str]:
     return Verdict.PASS, detail, ""
 
 
+def _store(data: Path) -> tuple[Verdict, str, str]:
+    if not data.is_dir():
+        return Verdict.FAIL, _("{dir} does not exist").format(dir=data), ""
+    store = Store(data)
+    active = []
+    for ch in store.channels():
+        v = store.active_version(ch)
+        if v is not None:
+            store.load_manifest(ch, v)  # a damaged manifest fails this row, named
+            active.append(f"{ch} v{v}")
+    if not active:
+        return Verdict.WARN, _("no release is active yet"), _(
+            "wait for the first update, or `p2pdist import` one from a USB drive")
+    return Verdict.PASS, ", ".join(active), ""
+
+
 def _clock(data: Path, now: float) -> tuple[Verdict, str, str]:
     shown = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
     if now < CLOCK_FLOOR:
         return Verdict.FAIL, _("clock says {t}").format(t=shown), _(
             "set the date (RTC battery?) or enable NTP; signatures expire by the clock")
-    store = Store(data) if data.is_dir() else None
-    for ch in store.channels() if store else []:
-        v = store.active_version(ch) if store else None
-        if store and v is not None:
-            created = store.load_manifest(ch, v).created
-            if created > now + 600:
-                return Verdict.FAIL, _("clock says {t}, before release {ch} v{v} was signed")\
-                    .format(t=shown, ch=ch, v=v), _("the clock is behind: fix the date")
+    for ch, v, created in _signed_times(data):
+        if created > now + 600:
+            return Verdict.FAIL, _("clock says {t}, before release {ch} v{v} was signed")\
+                .format(t=shown, ch=ch, v=v), _("the clock is behind: fix the date")
     return Verdict.PASS, shown, ""
+
+
+def _signed_times(data: Path) -> list[tuple[str, int, int]]:
+    """(channel, version, signing time) of each active release that can be read: a store
+    that cannot is the "store" row's problem, not the clock's."""
+    out: list[tuple[str, int, int]] = []
+    if not data.is_dir():
+        return out  # Store() would create it
+    try:
+        store = Store(data)
+        for ch in store.channels():
+            v = store.active_version(ch)
+            if v is not None:
+                out.append((ch, v, store.load_manifest(ch, v).created))
+    except (P2PDistError, OSError):
+        pass
+    return out
 
 
 def _root(state: BoxState, now: float) -> tuple[Verdict, str, str]:
@@ -186,19 +222,36 @@ def _mdns(config: BoxConfig) -> tuple[Verdict, str, str]:
     return Verdict.PASS, _("on {ifs}").format(ifs=", ".join(lan)), ""
 
 
-def _swarm_port(data: Path) -> tuple[Verdict, str, str]:
+def _swarm_port(data: Path, config: BoxConfig | None) -> tuple[Verdict, str, str]:
     try:
         st = request(data, "status", timeout=3)
     except P2PDistError:
         return Verdict.WARN, _("daemon not running"), _("start the daemon")
     port = st["swarm_port"]
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(2)
-        for host in _local_hosts():
+    hosts = _probe_hosts(config.listen if config is not None else "0.0.0.0:0")
+    for host in hosts:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
             if s.connect_ex((host, port)) == 0:
-                return Verdict.PASS, _("listening on port {p}").format(p=port), ""
-    return Verdict.FAIL, _("port {p} does not accept connections").format(p=port), _(
+                return Verdict.PASS, _("listening on {host} port {p}").format(host=host,
+                                                                              p=port), ""
+    return Verdict.FAIL, _("port {p} does not accept connections on {hosts}").format(
+        p=port, hosts=", ".join(hosts)), _(
         "check the firewall and the listen address in box.toml")
+
+
+def _probe_hosts(listen: str) -> list[str]:
+    """Where the configured swarm address can be reached from here: its own IPs, or for a
+    wildcard (0.0.0.0 / [::]) loopback and every interface address."""
+    hosts: list[str] = []
+    for item in listen.split(","):
+        host = item.strip().rpartition(":")[0].strip("[]")
+        if host in ("0.0.0.0", "::", ""):
+            hosts += _local_hosts()
+        else:
+            hosts.append(host)
+    return list(dict.fromkeys(hosts))
 
 
 def _local_hosts() -> list[str]:
@@ -206,8 +259,61 @@ def _local_hosts() -> list[str]:
                             for a in addrs if a.family == socket.AF_INET]
 
 
+LOG_UNITS = ("p2pdist-box", "p2pdist-seeder")
+LOG_LINES = 5000
+LOG_BYTES = 2 * 1024 * 1024
+LOG_DIR = "logs"
+
+
+def _listing(data: Path) -> list[dict[str, Any]]:
+    """Every file of the data directory by name and size (a folder that cannot be read is
+    listed as such: the bundle is made exactly when things are broken)."""
+    out: list[dict[str, Any]] = []
+    try:
+        for p in sorted(data.rglob("*")):
+            with contextlib.suppress(OSError):
+                if p.is_file() and not p.is_symlink() and not p.name.endswith(".key"):
+                    out.append({"path": str(p.relative_to(data)), "size": p.stat().st_size})
+    except OSError as e:
+        out.append({"error": str(e.strerror or e)})
+    return out
+
+
+def _scrub(text: bytes) -> bytes:
+    """Drop any line that looks like key material, should a log ever have caught one."""
+    return b"".join(line for line in text.splitlines(keepends=True)
+                    if b"PRIVATE KEY" not in line)
+
+
+def recent_logs(data: Path) -> list[tuple[str, bytes]]:
+    """The recent daemon logs for the bundle: the systemd journal of the p2pdist units
+    (`journalctl`, where there is one), and the tail of every `*.log` in DATA/logs/ or DATA
+    (a daemon started by hand with its output sent there). Never a key file."""
+    out: list[tuple[str, bytes]] = []
+    journalctl = shutil.which("journalctl")
+    if journalctl is not None:
+        for unit in LOG_UNITS:
+            try:
+                r = subprocess.run([journalctl, "-u", unit, "-n", str(LOG_LINES), "--no-pager",
+                                    "-o", "short-iso"], capture_output=True, timeout=20,
+                                   check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            if r.returncode == 0 and r.stdout.strip() and b"-- No entries --" not in r.stdout:
+                out.append((f"logs/journal-{unit}.txt", _scrub(r.stdout[-LOG_BYTES:])))
+    for folder in (data / LOG_DIR, data):
+        with contextlib.suppress(OSError):
+            for p in sorted(folder.glob("*.log")):
+                if p.is_file() and not p.is_symlink():
+                    with p.open("rb") as f:
+                        f.seek(max(0, p.stat().st_size - LOG_BYTES))
+                        out.append((f"logs/{p.name}", _scrub(f.read())))
+    return out
+
+
 def write_report(data: Path, checks: list[Check], out: Path) -> None:
-    """A support bundle (tar.gz): checks, config, daemon status, store listing, versions.
+    """A support bundle (tar.gz): checks, config, daemon status, store listing, recent logs,
+    versions.
 
     Never includes private keys: only files known to be safe are added, by name.
     """
@@ -227,9 +333,7 @@ def write_report(data: Path, checks: list[Check], out: Path) -> None:
         status = request(data, "status", timeout=3)
     except P2PDistError as e:
         status = {"error": str(e)}
-    listing = [{"path": str(p.relative_to(data)), "size": p.stat().st_size}
-               for p in sorted(data.rglob("*")) if p.is_file() and not p.is_symlink()
-               and not p.name.endswith(".key")] if data.is_dir() else []
+    listing = _listing(data)
     with tarfile.open(out, "w:gz") as tar:
         add(tar, "doctor.json", json.dumps([asdict(c) for c in checks], ensure_ascii=False,
                                            indent=2).encode())
@@ -239,5 +343,8 @@ def write_report(data: Path, checks: list[Check], out: Path) -> None:
             "p2pdist": __version__, "libtorrent": lt.__version__,
             "python": platform.python_version(), "platform": platform.platform()}).encode())
         cfg = data / CONFIG_NAME
-        if cfg.is_file():
-            add(tar, CONFIG_NAME, cfg.read_bytes())
+        with contextlib.suppress(OSError):
+            if cfg.is_file():
+                add(tar, CONFIG_NAME, cfg.read_bytes())
+        for name, text in recent_logs(data):
+            add(tar, name, text)

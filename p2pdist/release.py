@@ -34,6 +34,7 @@ from .hashing import sha256_files
 from .i18n import _
 from .torrent import create_hybrid_torrent, torrent_files
 
+MAX_WEB_SEED_URL = 1024
 DAY_S = 86400
 
 
@@ -90,6 +91,7 @@ def build_release(
     catalog_path: Path | None = None,
     expires_days: float,
     seeders: tuple[SeederEndpoint, ...] = (),
+    web_seeds: tuple[str, ...] = (),
     now: int | None = None,
     progress: Callable[[BuildProgress], None] | None = None,
 ) -> Manifest:
@@ -102,6 +104,7 @@ def build_release(
         catalog_path: excluded from the content when it lies inside `content_dir`.
         expires_days: validity from now.
         seeders: endpoints boxes may use.
+        web_seeds: BEP 19 web seed URLs put in the torrent (a seeder's `http://HOST:PORT/webseed/`).
         now: creation time (Unix seconds), default the clock.
         progress: called from worker threads with hashing progress.
 
@@ -115,6 +118,10 @@ def build_release(
         raise ConfigError(_("version must be a positive integer"))
     if expires_days <= 0:
         raise ConfigError(_("--expires must be a positive number of days"))
+    for url in web_seeds:
+        if not url.startswith(("http://", "https://")) or len(url) > MAX_WEB_SEED_URL:
+            raise ConfigError(_("web seed {url!r} must be an http:// or https:// URL of at most "
+                                "{n} characters").format(url=url, n=MAX_WEB_SEED_URL))
     exclude = {catalog_path.resolve()} if catalog_path else set()
     files = scan_content(content_dir, exclude)
     meta = entries_for_files(catalog, [p for p, _s in files])
@@ -145,7 +152,8 @@ def build_release(
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
         shas_future = pool.submit(hash_all)
-        torrent = create_hybrid_torrent(content_dir, name, files, progress=on_piece)
+        torrent = create_hybrid_torrent(content_dir, name, files, progress=on_piece,
+                                        web_seeds=web_seeds)
         shas = shas_future.result()
 
     _name, tfiles = torrent_files(torrent)

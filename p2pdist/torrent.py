@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._libtorrent import lt
 from .errors import TorrentRefusedError
@@ -32,6 +33,7 @@ def create_hybrid_torrent(
     *,
     piece_size: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    web_seeds: Sequence[str] = (),
 ) -> bytes:
     """Hash the files under `root_dir` into a hybrid torrent whose folder is called `name`.
 
@@ -41,6 +43,8 @@ def create_hybrid_torrent(
         files: (relative POSIX path, size) of exactly the files to carry.
         piece_size: 0 lets libtorrent choose (128 KiB for 0.1 GB ... 4 MiB for 50 GB).
         progress: called with (pieces done, pieces total) from libtorrent's hashing.
+        web_seeds: BEP 19 web seed URLs (`url-list`, outside the info dict: the info-hashes do
+            not depend on them); a URL ending in "/" is the folder holding the torrent's folder.
 
     Returns:
         The bencoded .torrent (with v2 piece layers).
@@ -48,6 +52,8 @@ def create_hybrid_torrent(
     entries = [lt.create_file_entry(f"{name}/{p}", size) for p, size in files]
     ct = lt.create_torrent(entries, piece_size, 0)  # flags=0: hybrid v1+v2
     ct.set_creator("p2pdist")
+    for url in web_seeds:
+        ct.add_url_seed(url)
     total = ct.num_pieces()
 
     def _cb(i: int) -> None:
@@ -74,6 +80,31 @@ def torrent_files(torrent: bytes) -> tuple[str, list[TorrentFile]]:
         out.append(TorrentFile(rel, fs.file_size(i), fs.root(i).to_bytes()))
     return ti.name(), out
 
+
+
+@dataclass(frozen=True)
+class TorrentIdentity:
+    """What a stock BitTorrent client needs to find a release: its two info-hashes (hex) and
+    a magnet link carrying both, the name and the web seeds."""
+
+    info_hash_v1: str
+    info_hash_v2: str
+    magnet: str
+
+
+def torrent_identity(torrent: bytes) -> TorrentIdentity:
+    """The info-hashes and magnet link of a hybrid torrent (libtorrent computes them)."""
+    ti = lt.torrent_info(torrent)
+    hashes = ti.info_hashes()
+    return TorrentIdentity(str(hashes.v1), str(hashes.v2), lt.make_magnet_uri(ti))
+
+
+def web_seeds_of(torrent: bytes) -> list[str]:
+    """The torrent's BEP 19 web seeds (`url-list`: one string or a list of them)."""
+    top: Any = lt.bdecode(torrent)
+    urls = top.get(b"url-list", []) if isinstance(top, dict) else []
+    items = urls if isinstance(urls, list) else [urls]
+    return [u.decode("utf-8", "replace") for u in items if isinstance(u, bytes)]
 
 
 def check_loadable(torrent: bytes) -> None:

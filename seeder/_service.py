@@ -30,6 +30,7 @@ from ._intake import CheckinIntake
 from ._logfmt import kv
 from ._metrics import SeederMetrics, serve_metrics
 from ._source import SeederFeedSource
+from ._webseed import WEBSEED_PATH, make_webseed_app
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class SeederService:
         self.previous: dict[str, str] = {}  # channel -> the key kept seeded after a new release
         self.super_seeding: set[str] = set()  # keys super-seeded now
         self.seeded_version: dict[str, int] = {}  # channel -> version seeded now
+        self.served: dict[str, tuple[Path, frozenset[str]]] = {}
+        """Web seed: torrent name -> (its folder on disk, the manifest's file paths)."""
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled.
@@ -108,8 +111,10 @@ class SeederService:
             source = SeederFeedSource(self.node_id, self.store, self.state,
                                       self.config.channels, lambda: self.swarm.listen_port,
                                       intake)
+            webseed = make_webseed_app(self.webseed_file)
             with self._setting("feed"):
-                self.feed_port = await nursery.start(serve_feed, source, self.config.feed)
+                self.feed_port = await nursery.start(partial(
+                    serve_feed, source, self.config.feed, mounts={WEBSEED_PATH: webseed}))
             if self.config.metrics:
                 with self._setting("metrics"):
                     self.metrics_port = await nursery.start(
@@ -174,11 +179,26 @@ class SeederService:
                                      self.store.save_path(channel, version), seed_mode=True)
         await self._seeded(channel, m.torrent_name, version)
 
+    def webseed_file(self, name: str, rel: str) -> Path | None:
+        """The file `rel` of the seeded release `name`, for the web seed; None if not served."""
+        entry = self.served.get(name)
+        if entry is None or rel not in entry[1]:
+            return None
+        return entry[0] / rel
+
+    async def _remove(self, key: str) -> None:
+        self.served.pop(key, None)
+        with contextlib.suppress(UnknownTorrentError):
+            await self.swarm.remove(key)
+
     async def _seeded(self, channel: str, key: str, version: int) -> None:
         old = self.seeding.get(channel)
         self.seeding[channel] = key
         self.seeded_version[channel] = version
         self._apply_super_seeding()
+        m = self.store.load_manifest(channel, version)
+        self.served[key] = (self.store.save_path(channel, version) / key,
+                            frozenset(f.path for f in m.files))
         if old is not None and old != key:
             await self._retire(channel, old)
         self.metrics.releases.set(len(self.seeding))
@@ -190,11 +210,9 @@ class SeederService:
         yet (policy, disk, an older root) still finishes what it started; then drop it."""
         stale = self.previous.pop(channel, None)
         if stale is not None and stale != old:
-            with contextlib.suppress(UnknownTorrentError):
-                await self.swarm.remove(stale)
+            await self._remove(stale)
         if self.config.keep_previous_s <= 0 or self._nursery is None:
-            with contextlib.suppress(UnknownTorrentError):
-                await self.swarm.remove(old)
+            await self._remove(old)
             return
         self.previous[channel] = old
         log.info(kv("keeping_previous", channel=channel, key=old,
@@ -204,8 +222,7 @@ class SeederService:
             await trio.sleep(self.config.keep_previous_s)
             if self.previous.get(channel) == old:
                 del self.previous[channel]
-                with contextlib.suppress(UnknownTorrentError):
-                    await self.swarm.remove(old)
+                await self._remove(old)
                 log.info(kv("previous_retired", channel=channel, key=old))
 
         self._nursery.start_soon(later)

@@ -37,12 +37,32 @@ def exit_code_for(err: P2PDistError) -> int:
     return 1
 
 
+ARGS_META = "p2pdist.args"
+
+
 class ErrorBoundary(LazyGroup):
     """The top group: turns `P2PDistError` from any subcommand into a message and exit code."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        given = list(args)  # before parsing consumes them: a usage error may precede --json
+        ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta[ARGS_META] = given
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            # click's own errors (missing option, bad value, no such command): a tool that asked
+            # for JSON still gets the error object on stdout; click prints usage on stderr.
+            given = ctx.meta.get(ARGS_META, [])
+            words = given[:given.index("--")] if "--" in given else given
+            if "--json" in words:
+                error = {"type": type(e).__name__, "message": e.format_message(),
+                         "exit_code": e.exit_code}
+                click.echo(json.dumps({"error": error}, ensure_ascii=False))
+            raise
         except P2PDistError as e:
             self._report(ctx, e)
         except BaseExceptionGroup as group:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,8 +98,22 @@ def read_passphrase(passphrase_file: Path | None) -> bytes | None:
     return env.encode() if env else None
 
 
+def _is_encrypted(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return b"ENCRYPTED" in f.read(64)
+    except OSError:
+        return False  # load_signing_key names the problem
+
+
 def load_key(path: Path, passphrase_file: Path | None) -> SigningKey:
-    return load_signing_key(path, read_passphrase(passphrase_file))
+    """The private key at `path`; an encrypted one with no passphrase given asks for it (hidden)
+    when a person is at a terminal, and otherwise fails naming --passphrase-file."""
+    passphrase = read_passphrase(passphrase_file)
+    if passphrase is None and _is_encrypted(path) and sys.stdin.isatty():
+        typed: str = click.prompt(_("passphrase for {path}").format(path=path), hide_input=True)
+        passphrase = typed.encode() or None
+    return load_signing_key(path, passphrase)
 
 
 def read_file(path: Path, what: str, limit: int) -> bytes:

@@ -15,7 +15,8 @@ WORDS = (
     N_("paused"), N_("stopped"),
     # doctor
     N_("daemon"), N_("data directory"), N_("free disk"), N_("clock"), N_("trust root"),
-    N_("configuration"), N_("mDNS"), N_("swarm port"), N_("pass"), N_("warn"), N_("fail"),
+    N_("store"), N_("configuration"), N_("mDNS"), N_("swarm port"), N_("pass"), N_("warn"),
+    N_("fail"),
     # click looks this up by a variable (`_(extra["required"])`), so it is marked here
     N_("required"),
 )

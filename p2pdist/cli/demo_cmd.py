@@ -22,7 +22,7 @@ from rich.table import Table
 
 from keys import P2PDistError
 
-from ..demo import CHANNEL, DemoSwarm, Links, fresh_dir
+from ..demo import CHANNEL, DemoSwarm, Links, disk_usage, free_prefix, fresh_dir, parse_base_address
 from ..errors import TransferError
 from ..i18n import _
 from ..sample import parse_size
@@ -116,13 +116,19 @@ def _table(swarm: DemoSwarm, size: int) -> Table:
               help=_("How many boxes to run."))
 @click.option("--sites", type=click.IntRange(1, 10), default=2, show_default=True,
               help=_("How many sites (stations) the boxes are spread over."))
+@click.option("--base-address", "base_address", default=None,
+              help=_("Loopback /16 to run on, e.g. 127.5.0.0 (default: the first one whose "
+                     "box ports are free)."))
 @json_option(_("Print the summary as one JSON object."))
 @click.option("--stay", is_flag=True,
               help=_("Keep everything running after the summary (the library and dashboard "
                    "stay up) until Ctrl-C."))
-def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool, stay: bool) -> None:
+def demo(out: Path, size: str, boxes: int, sites: int, base_address: str | None, as_json: bool,
+         stay: bool) -> None:
     """Run the whole system on loopback: sign a release, seed it, watch boxes update."""
     total = parse_size(size)
+    prefix = (parse_base_address(base_address) if base_address is not None
+              else free_prefix(boxes, sites))
     console.quiet = as_json
     out = out.resolve()
     fresh_dir(out, MARKER)
@@ -134,7 +140,8 @@ def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool, stay: bool
                     "{u}/s, LAN unlimited").format(
                         o=human_size(links.origin_up), s=human_size(links.seeder_up),
                         d=human_size(links.site_down), u=human_size(links.site_up)))
-    with DemoSwarm(out, root, boxes, sites, links, _cli) as swarm:
+    console.print(_("addresses: {prefix}.0.0/16 on loopback").format(prefix=prefix))
+    with DemoSwarm(out, root, boxes, sites, links, _cli, prefix) as swarm:
         swarm.start()
         _print_urls(swarm)
         deadline = time.monotonic() + TIMEOUT_S
@@ -157,7 +164,13 @@ def demo(out: Path, size: str, boxes: int, sites: int, as_json: bool, stay: bool
         summary = swarm.summary(total)
         summary["library_urls"] = swarm.library_urls()
         summary["dashboard_url"] = swarm.dashboard_url
+        summary["base_address"] = f"{prefix}.0.0"
+        summary["out_dir"] = str(out)
+        summary["out_bytes"] = disk_usage(out)
         _print_summary(summary)
+        console.print(_("the demo's data is in {dir} ({size} on disk); the next `p2pdist demo` "
+                        "deletes it, or remove it yourself").format(
+                            dir=out, size=human_size(summary["out_bytes"])))
         if as_json:
             console.quiet = False
             click.echo(json.dumps(summary, ensure_ascii=False))

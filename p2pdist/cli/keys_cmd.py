@@ -216,6 +216,13 @@ def root_rotate(root_file: Path, out: Path, root_keys: tuple[Path, ...], thresho
         kid = _resolve_keyid(r, keys)
         root_ids.discard(kid)
         roles = {n: replace(role, keyids=role.keyids - {kid}) for n, role in roles.items()}
+    for name in [n for n, role in roles.items() if revoke and not role.keyids]:
+        # every key of this role was revoked: the role can sign nothing, so it goes (a later
+        # rotation with --add-role gives the channel a new key)
+        del roles[name]
+        console.print(_("release role {name!r} has no key left and is removed: its channels "
+                        "accept no new release until a rotation adds a key with "
+                        "--add-role").format(name=name))
     for role in roles.values():
         if len(role.keyids) < role.threshold:
             raise ConfigError(

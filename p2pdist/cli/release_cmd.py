@@ -6,12 +6,13 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from keys import MAX_ROOT_BYTES, Envelope, Root, load_trust
+from keys import MAX_ROOT_BYTES, Envelope, Root, load_trust, parse_root_envelope
 from manifest import (
     MAX_ENVELOPE_BYTES,
     Manifest,
@@ -31,6 +32,7 @@ from ..i18n import _
 from ..install import install_from_folder
 from ..release import BuildProgress, build_release
 from ..store import Store
+from ..torrent import TorrentIdentity, torrent_identity, web_seeds_of
 from ._common import (
     console,
     human_duration,
@@ -71,9 +73,12 @@ def _parse_seeder(text: str) -> SeederEndpoint:
 @click.option("--expires", type=float, default=90, show_default=True, help=_("Days until expiry."))
 @click.option("--seeder", "seeders", multiple=True,
               help=_("Seeder endpoint URL[=HOST:PORT] to list in the manifest (repeat)."))
+@click.option("--web-seed", "web_seeds", multiple=True,
+              help=_("BEP 19 web seed URL put in the torrent, e.g. a seeder's "
+                     "http://HOST:8470/webseed/ (repeat)."))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def build(content_dir: Path, channel: str, version: int, catalog_path: Path, expires: float,
-          seeders: tuple[str, ...], out: Path) -> None:
+          seeders: tuple[str, ...], web_seeds: tuple[str, ...], out: Path) -> None:
     """Hash CONTENT_DIR into an unsigned manifest with its hybrid torrent."""
     catalog = read_catalog(catalog_path)
     endpoints = tuple(_parse_seeder(s) for s in seeders)
@@ -88,7 +93,7 @@ def build(content_dir: Path, channel: str, version: int, catalog_path: Path, exp
 
         m = build_release(content_dir, channel=channel, version=version, catalog=catalog,
                           catalog_path=catalog_path, expires_days=expires, seeders=endpoints,
-                          progress=on_progress)
+                          web_seeds=web_seeds, progress=on_progress)
     dt = time.monotonic() - t0
     atomic_write(out, m.to_envelope().encode())
     console.print(_("built {channel} v{v}: {n} files, {size} in {s:.1f}s ({rate}/s) -> {out} "
@@ -118,15 +123,19 @@ def sign(manifest_file: Path, key_path: Path, passphrase_file: Path | None) -> N
 
 
 def load_roots(paths: tuple[Path, ...], now: int) -> Root:
-    """The first file is the pinned root; later ones are rotations, oldest first."""
+    """The oldest root given is the one trusted (pinned); the others are its rotations. Files
+    may come in any order: they are sorted by the version they claim, and the walk then
+    verifies each from the one before, so the order proves nothing and needs no care."""
     blobs = [read_file(p, _("trust root"), MAX_ROOT_BYTES) for p in paths]
-    return load_trust(blobs[0], blobs[1:], now)
+    ordered = [b for _v, b in sorted(((parse_root_envelope(b)[1].version, b) for b in blobs),
+                                     key=lambda vb: vb[0])]
+    return load_trust(ordered[0], ordered[1:], now)
 
 
 @release_group.command("verify")
 @click.argument("manifest_file", type=existing_file)
 @click.option("--root", "roots", type=existing_file, multiple=True, required=True,
-              help=_("Trusted root; repeat to walk rotations (pinned first)."))
+              help=_("Trusted root; repeat to walk rotations (any order, the oldest is trusted)."))
 @click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path),
               help=_("Also check every file under this folder against the manifest."))
 @click.option("--last-version", type=int, help=
@@ -213,8 +222,35 @@ def show(manifest_file: Path, as_json: bool) -> None:
                         dur=human_duration(info["total_duration"])))
 
 
+def magnet_of(m: Manifest) -> tuple[TorrentIdentity, str]:
+    """The torrent's identity and a magnet link naming the manifest's seeders as `x.pe` peers."""
+    ident = torrent_identity(m.torrent)
+    peers = [s.swarm for s in m.seeders if s.swarm]
+    return ident, ident.magnet + "".join(f"&x.pe={quote(p, safe=':[]')}" for p in peers)
+
+
+@release_group.command("torrent")
+@click.argument("manifest_file", type=existing_file)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help=_("Where to write the .torrent."))
+def torrent(manifest_file: Path, out: Path) -> None:
+    """Write the exact .torrent signed in MANIFEST_FILE, for stock BitTorrent clients (does
+    not verify; see `release verify`)."""
+    env = _read_envelope(manifest_file)
+    m = Manifest.decode_body(env.signed)
+    ident, magnet = magnet_of(m)
+    atomic_write(out, m.torrent)
+    console.print(_("wrote {out} ({n} bytes): {channel} v{v}").format(
+        out=out, n=len(m.torrent), channel=m.channel, v=m.version))
+    # the same key names as `release show --json`, for copying into a client
+    for key, value in {"info_hash_v1": ident.info_hash_v1, "info_hash_v2": ident.info_hash_v2,
+                       "magnet": magnet}.items():
+        console.print(f"{key} {value}", soft_wrap=True, markup=False)
+
+
 def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
     cat = catalog_of(m)
+    ident, magnet = magnet_of(m)
     return {
         "channel": m.channel,
         "version": m.version,
@@ -226,6 +262,10 @@ def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
         "total_duration": cat.duration,
         "signatures": [s.keyid for s in env.signatures],
         "seeders": [{"feed": s.feed, "swarm": s.swarm} for s in m.seeders],
+        "info_hash_v1": ident.info_hash_v1,
+        "info_hash_v2": ident.info_hash_v2,
+        "magnet": magnet,
+        "web_seeds": web_seeds_of(m.torrent),
         "kinds": {k: sum(1 for f in m.files if f.kind.value == k)
                   for k in ("film", "course", "handbook", "other")},
         "themes": [
@@ -251,7 +291,7 @@ def manifest_info(m: Manifest, env: Envelope) -> dict[str, Any]:
 @click.option("--to", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help=_("The origin seeder's data directory."))
 @click.option("--root", "roots", type=existing_file, multiple=True, required=True,
-              help=_("Trusted root; repeat to walk rotations (pinned first)."))
+              help=_("Trusted root; repeat to walk rotations (any order, the oldest is trusted)."))
 @click.option("--copy", is_flag=True,
               help=_("Copy the files instead of hard-linking them (when CONTENT may change)."))
 def publish(manifest_file: Path, content_dir: Path, data_dir: Path, roots: tuple[Path, ...],

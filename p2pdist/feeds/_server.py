@@ -114,9 +114,11 @@ def _bytes_reply(data: bytes | None) -> _Reply:
 class FeedApp:
     """The ASGI application of the feed API (HTTP only; lifespan acknowledged, websockets shut)."""
 
-    def __init__(self, source: FeedSource, identity: SigningKey | None = None) -> None:
+    def __init__(self, source: FeedSource, identity: SigningKey | None = None,
+                 mounts: Mapping[str, Any] | None = None) -> None:
         self._source = source
         self._identity = identity
+        self._mounts = dict(mounts or {})
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -126,6 +128,10 @@ class FeedApp:
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": ""})
         else:
+            for prefix, app in self._mounts.items():
+                if scope["path"].startswith(prefix):
+                    await app(scope, receive, send)
+                    return
             await self._http(scope, receive, send)
 
     @staticmethod
@@ -308,6 +314,7 @@ async def serve_feed(
     *,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
     identity: SigningKey | None = None,
+    mounts: Mapping[str, Any] | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the feed API for `source` until cancelled or until `shutdown_trigger` returns.
@@ -317,12 +324,13 @@ async def serve_feed(
         bind: ``IP:PORT`` to listen on; port 0 picks a free port.
         shutdown_trigger: when it returns, open requests get GRACEFUL_S seconds to finish.
         identity: the node's identity key; with it, /prove answers challenges (see `_prove`).
+        mounts: other ASGI apps on the same port, by path prefix (a seeder's web seed).
         task_status: receives the bound port once the server accepts connections.
 
     Raises:
         ConfigError: `bind` is malformed or cannot be bound.
     """
-    await serve_asgi(FeedApp(source, identity), bind, name="feed",
+    await serve_asgi(FeedApp(source, identity, mounts), bind, name="feed",
                      shutdown_trigger=shutdown_trigger, task_status=task_status)
 
 

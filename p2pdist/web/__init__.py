@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..feeds import serve_asgi
 from ..i18n import _
 from ._app import CSP, LibraryApp, pick_language, static_file
-from ._content import parse_range
+from ._content import file_response, parse_range
 from ._library import Library, Snapshot, Title, title_id
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ __all__ = [
     "Snapshot",
     "Title",
     "add_sample_clip",
+    "file_response",
     "parse_range",
     "pick_language",
     "serve_library",

@@ -102,6 +102,20 @@ def test_box_with_an_unreachable_seeder_updates_from_its_lan_neighbour(
     assert b.active_digest() == w.digest(1)
     assert any(e["where"] == dead for e in st["last_errors"]), st
 
+    # Issue 12.6: once done, the counts stand still (the landed code added one connection's
+    # total on every poll), and what b says it received agrees with what a says it sent.
+    readings: list[int] = []
+
+    def settled(s: dict[str, Any]) -> bool:
+        readings.append(sum(b.received(s).values()))
+        return len(readings) >= 8
+
+    b.wait(settled, 30, "eight status readings", every=0.5)
+    assert len(set(readings)) == 1, readings
+    sent = a.torrent(a.status()).get("total_payload_upload", 0)
+    print(f"\n[counters] b received {readings[-1]} B (8 readings, all equal), a sent {sent} B")
+    assert abs(readings[-1] - sent) <= 0.02 * sent, (readings[-1], sent)
+
     r = invoke("doctor", "--data", b.data, "--json")
     checks = {c["name"]: c for c in json.loads(r.output)["checks"]}
     assert checks["daemon"]["verdict"] == "pass", checks

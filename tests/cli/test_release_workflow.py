@@ -183,3 +183,42 @@ def test_encrypted_key_needs_its_passphrase(tmp_path: Path) -> None:
 def test_generate_refuses_to_overwrite(center: Path) -> None:
     out = run("keys", "generate", center / "release", code=1).output
     assert "refusing to overwrite" in out
+
+
+def test_revoke_alone_removes_the_emptied_role(center: Path, tmp_path: Path) -> None:
+    d = tmp_path
+    run("keys", "generate", d / "hunan")
+    run("keys", "root", "rotate", center / "root.v1", "--out", d / "root.v2", "--add-role",
+        "hunan", "--release-key", d / "hunan.pub", "--release-threshold", "1",
+        "--channel", "province/hunan/")
+    for k in ("root-a", "root-b"):
+        run("keys", "root", "sign", d / "root.v2", "--key", center / k,
+            "--previous", center / "root.v1")
+    run("release", "build", center / "bundle", "--channel", "province/hunan/winter",
+        "--version", "1", "--catalog", center / "bundle" / "catalog.toml", "--out", d / "h.v1")
+    run("release", "sign", d / "h.v1", "--key", d / "hunan")
+    out = run("keys", "root", "rotate", d / "root.v2", "--out", d / "root.v3",
+              "--revoke", d / "hunan.pub").output
+    assert "'hunan'" in out and "removed" in out
+    for k in ("root-a", "root-b"):
+        run("keys", "root", "sign", d / "root.v3", "--key", center / k, "--previous", d / "root.v2")
+    info = json.loads(run("keys", "show", d / "root.v3", "--json").output)
+    assert [r["name"] for r in info["release_roles"]] == ["national"]
+    # roots in any order: the oldest is trusted, the rest are walked in version order
+    roots = ("--root", d / "root.v3", "--root", center / "root.v1", "--root", d / "root.v2")
+    run("release", "verify", center / "m.v1", *roots)
+    out = run("release", "verify", d / "h.v1", *roots, code=3).output
+    assert "TrustError" in out or "Error" in out
+    run("release", "verify", d / "h.v1", "--root", d / "root.v2", "--root", center / "root.v1")
+
+
+def test_revoke_leaving_a_role_below_its_threshold_is_refused(center: Path, tmp_path: Path) -> None:
+    d = tmp_path
+    for name in ("p1", "p2"):
+        run("keys", "generate", d / name)
+    run("keys", "root", "rotate", center / "root.v1", "--out", d / "root.v2", "--add-role",
+        "two", "--release-key", d / "p1.pub", "--release-key", d / "p2.pub",
+        "--release-threshold", "2", "--channel", "province/two/")
+    out = run("keys", "root", "rotate", d / "root.v2", "--out", d / "root.v3",
+              "--revoke", d / "p1.pub", code=2).output
+    assert "'two'" in out and "threshold of 2" in out
