@@ -14,6 +14,8 @@ discovery, polling and transfer.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 import threading
 import time
@@ -87,7 +89,7 @@ class Poller:
                 try:
                     self.net.append((round(time.monotonic() - self.t0, 2),
                                      self.fleet.tb.counters()))
-                except Exception:  # noqa: BLE001 - a namespace going away at teardown
+                except Exception:
                     pass
                 self._stop.wait(max(0.05, POLL_S - (time.monotonic() - t)))
 
@@ -142,7 +144,7 @@ def box_timeline(name: str, samples: list[Sample], target: int,
         last = elected[-1].elected
         settle = next((s.t for s in elected if s.elected == last), None)
         # The settle time is when the last answer began to hold without a change after it.
-        for a, b in zip(elected, elected[1:], strict=False):
+        for a, b in itertools.pairwise(elected):
             if a.elected != b.elected:
                 settle = b.t
     return {

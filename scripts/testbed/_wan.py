@@ -82,7 +82,7 @@ def clear_conditions(tb: Testbed, relay: NsProc | None) -> dict[str, object]:
         ev = next((e for e in reversed(relay.events) if e.get("event") == "stopped"), None)
         try:
             ev = ev or relay.wait_event("stopped", 2)
-        except Exception:  # noqa: BLE001 - it was killed; no counts then
+        except Exception:
             ev = None
         counts = {k: v for k, v in (ev or {}).items() if k not in ("event", "_t")}
         tb.procs = [p for p in tb.procs if p is not relay]
