@@ -12,6 +12,7 @@ counted over every daemon's whole life.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,3 +132,8 @@ class Fleet:
         procs = [self.procs[n] for n in (names or list(self.procs)) if n in self.procs]
         stop_all(procs, grace=10.0)
         self.tb.procs = [p for p in self.tb.procs if p not in procs]
+
+    def keep_logs(self, dest: Path | None) -> None:
+        """Copy every daemon's log to `dest`/<run> (evidence for a report), if asked."""
+        if dest is not None and self.logs.is_dir():
+            shutil.copytree(self.logs, dest / self.work.name, dirs_exist_ok=True)

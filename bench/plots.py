@@ -106,12 +106,12 @@ def plot_timelines(res: dict[str, Any], path: Path) -> None:
         a1.set_title(f"{LABEL[mode]}: per-box marks (E = elected)")
         a1.legend(fontsize=7, loc="lower right")
         for src in ("seeder", "lan", "wan"):
-            tot: dict[float, float] = {}
+            tot: dict[int, float] = {}
             for b in tl["boxes"].values():
                 xs, ys = _rate(b["t"], b["received"][src])
-                for x, y in zip(xs, ys, strict=True):
-                    k = round(x)
-                    tot[k] = tot.get(k, 0.0) + y
+                for xv, yv in zip(xs, ys, strict=True):
+                    sec = round(xv)
+                    tot[sec] = tot.get(sec, 0.0) + yv
             if tot:
                 ks = sorted(tot)
                 a2.plot(ks, [tot[k] for k in ks], label=f"boxes from {src} (payload)")

@@ -16,6 +16,7 @@ and while seeding after the seeders-hold mode.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import time
@@ -45,8 +46,10 @@ class Plan:
     idle_s: float = 20.0
     lossy: WanConditions | None = None
     faults: tuple[str, ...] = ()
-    sweep: bool = False
-    """Only the seeders-hold mode (the sweep's points), no idle windows."""
+    only_hold: bool = False
+    """Only the seeders-hold mode (the sweep's points, the tiny run), no idle windows."""
+    keep_logs: Path | None = None
+    """Copy each run's daemon logs here."""
 
 
 def new_fleet(tb: Testbed, world: World, work: Path, poll_s: int, *,
@@ -89,6 +92,7 @@ def measure(fleet: Fleet, t0: float, target: int, deadline_s: float, before: dic
             need_bytes: int, *, on_tick: Tick | None = None) -> dict[str, Any]:
     """Poll until every box has `target` active (or the deadline), then the figures."""
     tb = fleet.tb
+    cpu0 = _cpu_snapshot(fleet)
     poller = Poller(fleet, t0, target).start()
     try:
         while time.monotonic() < t0 + deadline_s and not poller.all_done():
@@ -99,6 +103,7 @@ def measure(fleet: Fleet, t0: float, target: int, deadline_s: float, before: dic
         poller.stop()
     time.sleep(0.5)  # frames in flight reach the counters
     c = delta(tb.counters(), before)
+    cpu = _cpu_used(fleet, cpu0)
     tl = timelines(poller)
     names = fleet.box_names
     done = [tl["boxes"][n]["done_s"] for n in names]
@@ -118,9 +123,44 @@ def measure(fleet: Fleet, t0: float, target: int, deadline_s: float, before: dic
     res["need_bytes"] = need_bytes
     res["tracebacks"] = fleet.tracebacks()
     res["timeline_summary"] = summary(tl)
+    res["cpu"] = cpu
     res["timeline"] = tl
     res["runner"] = "box run"
     return res
+
+
+def _cpu_snapshot(fleet: Fleet) -> dict[str, Any]:
+    per = {}
+    for n, p in fleet.procs.items():
+        with contextlib.suppress(psutil.Error):
+            per[n] = sum(psutil.Process(p.pid).cpu_times()[:2])
+    me = psutil.Process().cpu_times()
+    return {"t": time.monotonic(), "per": per, "machine": psutil.cpu_times(),
+            "bench": me.user + me.system}
+
+
+def _cpu_used(fleet: Fleet, s0: dict[str, Any]) -> dict[str, Any]:
+    """Where the CPU went since `s0`: core-seconds of the box daemons, the seeders, this
+    benchmark process (polling, counters), and the machine's kernel time (softirq: the shaped
+    veths and bridges) out of the cores' total."""
+    el = time.monotonic() - s0["t"]
+    per = {}
+    for n, p in fleet.procs.items():
+        with contextlib.suppress(psutil.Error):
+            per[n] = sum(psutil.Process(p.pid).cpu_times()[:2]) - s0["per"].get(n, 0.0)
+    m0, m1 = s0["machine"], psutil.cpu_times()
+    busy = {k: round(getattr(m1, k) - getattr(m0, k), 1)
+            for k in ("user", "system", "softirq", "irq", "iowait", "steal")
+            if hasattr(m1, k)}
+    me = psutil.Process().cpu_times()
+    boxes = sum(v for n, v in per.items() if n.startswith("b"))
+    return {"wall_s": round(el, 1), "cores": psutil.cpu_count(),
+            "machine_core_s": busy, "idle_core_s": round(m1.idle - m0.idle, 1),
+            "box_daemons_core_s": round(boxes, 1),
+            "box_daemon_mean_core_fraction": round(boxes / max(1, len(
+                [n for n in per if n.startswith("b")])) / max(el, 1e-9), 4),
+            "seeders_core_s": {n: round(per.get(n, 0.0), 1) for n in ("origin", "province")},
+            "bench_process_core_s": round(me.user + me.system - s0["bench"], 1)}
 
 
 def idle_cpu(fleet: Fleet, names: Sequence[str], window_s: float) -> dict[str, Any]:
@@ -165,7 +205,7 @@ def seeders_hold_then_update(tb: Testbed, world: World, work: Path, plan: Plan,
         _say(f"swarm (seeders hold): makespan {results['swarm']['makespan_s']} s")
         if results["swarm"]["makespan_s"] is None:
             return
-        if plan.sweep or 2 not in world.releases:
+        if plan.only_hold or 2 not in world.releases:
             return
         time.sleep(3)
         results["idle_seeding"] = idle_cpu(fleet, list(fleet.procs), plan.idle_s)
@@ -177,6 +217,7 @@ def seeders_hold_then_update(tb: Testbed, world: World, work: Path, plan: Plan,
         _say(f"swarm (v1 -> v2): makespan {results['swarm_update']['makespan_s']} s")
     finally:
         fleet.stop()
+        fleet.keep_logs(plan.keep_logs)
         shutil.rmtree(fleet.work, ignore_errors=True)
 
 
@@ -197,6 +238,7 @@ def publish_at_t0(tb: Testbed, world: World, work: Path, plan: Plan,
         _say(f"swarm (published at t0): makespan {results['swarm_publish']['makespan_s']} s")
     finally:
         fleet.stop()
+        fleet.keep_logs(plan.keep_logs)
         shutil.rmtree(fleet.work, ignore_errors=True)
 
 
@@ -216,6 +258,7 @@ def seeders_hold_run(tb: Testbed, world: World, work: Path, plan: Plan, name: st
                        on_tick=None if on_tick is None else on_tick)
     finally:
         fleet.stop()
+        fleet.keep_logs(plan.keep_logs)
         shutil.rmtree(fleet.work, ignore_errors=True)
 
 
@@ -240,7 +283,7 @@ def run_suite(tb: Testbed, world: World, work: Path, plan: Plan) -> dict[str, An
     results: dict[str, Any] = {}
     try:
         seeders_hold_then_update(tb, world, work, plan, results)
-        if not plan.sweep:
+        if not plan.only_hold:
             publish_at_t0(tb, world, work, plan, results)
         if plan.lossy is not None:
             lossy(tb, world, work, plan, results)

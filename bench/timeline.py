@@ -86,16 +86,15 @@ class Poller:
                 for name, s in zip(names, ex.map(self._one, names), strict=True):
                     if s is not None:
                         self.samples.setdefault(name, []).append(s)
-                try:
+                with contextlib.suppress(Exception):  # a namespace going away at teardown
                     self.net.append((round(time.monotonic() - self.t0, 2),
                                      self.fleet.tb.counters()))
-                except Exception:
-                    pass
                 self._stop.wait(max(0.05, POLL_S - (time.monotonic() - t)))
 
     def done(self, name: str) -> bool:
         s = self.samples.get(name)
-        return bool(s) and s[-1].active == self.target and s[-1].phase == "seeding"
+        return s is not None and bool(s) and s[-1].active == self.target \
+            and s[-1].phase == "seeding"
 
     def all_done(self) -> bool:
         return all(self.done(n) for n in self.fleet.box_names)
@@ -152,7 +151,8 @@ def box_timeline(name: str, samples: list[Sample], target: int,
         "elected_s": settle,
         "elected": elected[-1].elected if elected else None,
         "first_manifest_s": first(lambda s: s.target == target),
-        "first_byte_s": first(lambda s: sum(s.received.values()) > 0),
+        "first_byte_s": first(lambda s: s.active == target or (
+            s.target == target and s.phase == "downloading" and sum(s.received.values()) > 0)),
         "done_s": done_log_s if done_log_s is not None else done_poll,
         "done_poll_s": done_poll,
         "t": [s.t for s in samples],

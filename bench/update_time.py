@@ -262,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--poll", type=int, default=5,
                     help="seconds between feed polls of every daemon (seeders and boxes)")
     ap.add_argument("--idle", type=float, default=20.0, help="seconds of each idle-CPU window")
+    ap.add_argument("--keep-logs", type=Path, default=None,
+                    help="copy every daemon's log of every swarm run into this folder")
     ap.add_argument("--no-install", action="store_true", help="never apt-get install nginx")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
@@ -281,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         pred = model.predict(net_of(topo), size)
         plan = Plan(poll_s=args.poll, deadline_s=3 * pred["swarm"]["makespan_s"] + 90,
                     idle_s=3.0 if args.tiny else args.idle, lossy=lossy, faults=faults,
-                    sweep=args.sweep)
+                    only_hold=args.sweep or args.tiny, keep_logs=args.keep_logs)
         try:
             return run_scenario(topo, size, work, plan=plan, http=not args.no_http,
                                 install_nginx=not args.no_install and not args.tiny)
