@@ -117,7 +117,7 @@ def run_faults(tb: Testbed, world: World, work: Path, plan: Plan) -> list[dict[s
         if name == "new_release" and 2 not in world.releases:
             continue
         fault = Fault(name, tb, world, 0.3 if name == "uplink_down" else 0.5)
-        extra = OUTAGE_S if name == "uplink_down" else 0.0
+        extra = 120.0 + (OUTAGE_S if name == "uplink_down" else 0.0)
         p = Plan(plan.poll_s, plan.deadline_s + extra, plan.idle_s, keep_logs=plan.keep_logs)
         try:
             res = seeders_hold_run(tb, world, work, p, name, on_tick=fault.tick)

@@ -114,6 +114,20 @@ class Poller:
 
 
 _ACTIVATED = re.compile(r"^(\d+\.\d+) .*v(\d+): activated after")
+_STARTING = re.compile(r"^(\d+\.\d+) .*box daemon starting in ")
+
+
+def started_at(log: Path, t0: float) -> float | None:
+    """Seconds since t0 of the daemon's first log line after t0: its Python start-up (imports,
+    config) is over."""
+    try:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            m = _STARTING.match(line)
+            if m and float(m.group(1)) >= t0:
+                return round(float(m.group(1)) - t0, 2)
+    except OSError:
+        return None
+    return None
 
 
 def activated_at(log: Path, version: int, t0: float) -> float | None:
@@ -130,7 +144,7 @@ def activated_at(log: Path, version: int, t0: float) -> float | None:
 
 
 def box_timeline(name: str, samples: list[Sample], target: int,
-                 done_log_s: float | None) -> dict[str, Any]:
+                 done_log_s: float | None, started_s: float | None = None) -> dict[str, Any]:
     """The marks of one box and its cumulative bytes by source per poll."""
 
     def first(pred: Any) -> float | None:
@@ -147,6 +161,7 @@ def box_timeline(name: str, samples: list[Sample], target: int,
             if a.elected != b.elected:
                 settle = b.t
     return {
+        "process_up_s": started_s,
         "discovered_s": first(lambda s: s.neighbours > 0),
         "elected_s": settle,
         "elected": elected[-1].elected if elected else None,
@@ -166,7 +181,8 @@ def timelines(poller: Poller) -> dict[str, Any]:
     boxes = {}
     for name in f.box_names:
         done_log = activated_at(f.logs / f"{name}.log", poller.target, poller.t0)
-        boxes[name] = box_timeline(name, poller.samples.get(name, []), poller.target, done_log)
+        boxes[name] = box_timeline(name, poller.samples.get(name, []), poller.target, done_log,
+                                   started_at(f.logs / f"{name}.log", poller.t0))
     if poller.net:
         base = poller.net[0][1]
         keys = ["origin_tx", "seeder_tx", *[f"site{k}_in" for k in range(f.tb.topo.sites)]]
@@ -181,7 +197,8 @@ def summary(tl: dict[str, Any]) -> dict[str, Any]:
     """Medians and maxima of each mark over the boxes: the one-line answer to 'where did the
     time go'."""
     out: dict[str, Any] = {}
-    for mark in ("discovered_s", "elected_s", "first_manifest_s", "first_byte_s", "done_s"):
+    for mark in ("process_up_s", "discovered_s", "elected_s", "first_manifest_s",
+                 "first_byte_s", "done_s"):
         vals = sorted(v for b in tl["boxes"].values() if (v := b.get(mark)) is not None)
         out[mark] = {"median": vals[len(vals) // 2] if vals else None,
                      "max": vals[-1] if vals else None, "n": len(vals)}

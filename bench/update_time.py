@@ -181,7 +181,7 @@ def run_scenario(topo: Topology, size: int, work: Path, *, plan: Plan, http: boo
         "swarm_over_bound_lossy": ratio(results.get("swarm_lossy", {}).get("makespan_s"), bound),
         "mirror_over_swarm": ratio(mi.get("makespan_s"), sw.get("makespan_s")),
         "central_over_swarm": ratio(ce.get("makespan_s"), sw.get("makespan_s")),
-        "origin_egress_over_F": sw.get("origin_egress_over_F"),
+        "origin_egress_over_F": results.get("swarm_publish", sw).get("origin_egress_over_F"),
         "site_ingress_over_F_max": max(sw["site_ingress_over_F"]) if sw else None,
         "idle_cpu_core_fraction": max(idle_means) if idle_means else None,
     }
@@ -259,6 +259,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                     help=f"fault scenarios to run, from {','.join(FAULTS)} ('' for none)")
     ap.add_argument("--no-faults", action="store_true")
     ap.add_argument("--no-lossy", action="store_true", help="skip the RTT/jitter/loss run")
+    d = WanConditions()
+    ap.add_argument("--site-rtt", type=float, default=d.site_rtt_ms,
+                    help="lossy run: province<->site RTT, ms")
+    ap.add_argument("--origin-rtt", type=float, default=d.origin_rtt_ms,
+                    help="lossy run: origin<->province RTT, ms")
+    ap.add_argument("--jitter", type=float, default=d.jitter_ms, help="lossy run: +- ms")
+    ap.add_argument("--loss", type=float, default=d.loss,
+                    help="lossy run: probability a packet is dropped")
     ap.add_argument("--poll", type=int, default=5,
                     help="seconds between feed polls of every daemon (seeders and boxes)")
     ap.add_argument("--idle", type=float, default=20.0, help="seconds of each idle-CPU window")
@@ -276,7 +284,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("note: not root; this works only inside `unshare -Urnm` (bench/README.md)",
               file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
-    lossy = None if args.no_lossy or args.tiny or args.sweep else WanConditions()
+    try:
+        lossy = None if args.no_lossy or args.tiny or args.sweep else WanConditions(
+            args.site_rtt, args.origin_rtt, args.jitter, args.loss)
+    except ValueError as e:
+        ap.error(str(e))
 
     def scenario(topo: Topology, size: int) -> dict[str, Any]:
         work = Path(tempfile.mkdtemp(prefix="p2pdist-update-", dir=args.dir))
