@@ -41,6 +41,7 @@ class Sample:
     bytes_done: int
     bytes_wanted: int
     received: dict[str, int]
+    settled: bool | None = None  # status's election_settled, where the daemon reports it
 
 
 @dataclass
@@ -76,7 +77,8 @@ class Poller:
                       int(st.get("neighbours", 0)),
                       None if not st.get("elected") else st["elected"] == st.get("node_id"),
                       int(tor.get("bytes_done", 0)), int(tor.get("bytes_wanted", 0)),
-                      {str(k): int(v) for k, v in (tor.get("received") or {}).items()})
+                      {str(k): int(v) for k, v in (tor.get("received") or {}).items()},
+                      st.get("election_settled"))
 
     def _run(self) -> None:
         names = self.fleet.box_names
@@ -160,6 +162,9 @@ def box_timeline(name: str, samples: list[Sample], target: int,
         for a, b in itertools.pairwise(elected):
             if a.elected != b.elected:
                 settle = b.t
+    reported = [s for s in samples if s.settled is not None]
+    if reported:  # the daemon says when its election settled
+        settle = next((s.t for s in reported if s.settled), None)
     return {
         "process_up_s": started_s,
         "discovered_s": first(lambda s: s.neighbours > 0),
