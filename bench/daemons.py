@@ -133,6 +133,30 @@ class Fleet:
         stop_all(procs, grace=10.0)
         self.tb.procs = [p for p in self.tb.procs if p not in procs]
 
+    def capture(self, phrase: str, dest: Path) -> int:
+        """Lines with `phrase` in any daemon's log; when there are any, that log, the release
+        manifests (which carry the torrents) and a listing of the daemon's files are copied to
+        `dest`/<run>/ so the failure can be explained later (issue 15: the hybrid-torrent error
+        "v1 and v2 hashes do not describe the same data")."""
+        hits = 0
+        for log in sorted(self.logs.glob("*.log")) if self.logs.is_dir() else []:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            n = text.count(phrase)
+            if not n:
+                continue
+            hits += n
+            out = dest / self.work.name
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(log, out / log.name)
+            for r in self.world.releases.values():
+                shutil.copy2(r.manifest, out / r.manifest.name)
+            data = self.data.get(log.stem)
+            if data is not None:
+                listing = [f"{p.stat().st_size} {p.relative_to(data)}"
+                           for p in sorted(data.rglob("*")) if p.is_file()]
+                (out / f"{log.stem}.files.txt").write_text("\n".join(listing) + "\n")
+        return hits
+
     def keep_logs(self, dest: Path | None) -> None:
         """Copy every daemon's log to `dest`/<run> (evidence for a report), if asked."""
         if dest is not None and self.logs.is_dir():

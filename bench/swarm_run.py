@@ -35,6 +35,9 @@ from p2pdist.store import Store
 from scripts.testbed import Testbed, WanConditions, clear_conditions, with_conditions
 
 Tick = Callable[[Poller], None]
+HYBRID_ERROR = "v1 and v2 hashes do not describe the same data"
+CAPTURE = Path(__file__).with_name("results") / "captured"
+"""Where a run's evidence of an anomaly (the hybrid-torrent error) is kept."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ def measure(fleet: Fleet, t0: float, target: int, deadline_s: float, before: dic
     res["need_bytes"] = need_bytes
     res["tracebacks"] = fleet.tracebacks()
     res["timeline_summary"] = summary(tl)
+    res["hybrid_torrent_errors"] = fleet.capture(HYBRID_ERROR, CAPTURE)
     res["cpu"] = cpu
     res["timeline"] = tl
     res["runner"] = "box run"
