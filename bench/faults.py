@@ -133,6 +133,7 @@ def run_faults(tb: Testbed, world: World, work: Path, plan: Plan) -> list[dict[s
             "makespan_over_bound": round(ms / bound, 3) if ms else None,
             "makespan_s": ms,
             "all_verified": res["all_verified"],
+            "hybrid_torrent_errors": res["hybrid_torrent_errors"],
             "fault_events": fault.events,
             "final_version": 2 if name == "new_release" else 1,
             "timeline_summary": res["timeline_summary"],

@@ -196,6 +196,8 @@ def run_scenario(topo: Topology, size: int, work: Path, *, plan: Plan, http: boo
         "faults_all_finished": all(f["finished"] == f["boxes"] for f in faults) if faults
         else None,
         "faults_tracebacks": sum(f["tracebacks"] for f in faults),
+        "hybrid_torrent_errors": sum(m.get("hybrid_torrent_errors", 0) for m in
+                                     [*results.values(), *faults]),
         "idle_cpu": idle,
         "targets": TARGETS,
         "targets_met": met,
