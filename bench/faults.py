@@ -15,8 +15,10 @@ of the whole release, so an outage's seconds count against it.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,15 +112,17 @@ class Fault:
             uplink(self.tb, 0, up=True)
 
 
-def run_faults(tb: Testbed, world: World, work: Path, plan: Plan) -> list[dict[str, Any]]:
+def run_faults(tb: Testbed, world: World, work: Path, plan: Plan,
+               saved: Callable[[list[dict[str, Any]]], None] | None = None
+               ) -> list[dict[str, Any]]:
     bound = bound_s(tb.topo, world.size)
     out = []
     for name in plan.faults:
         if name == "new_release" and 2 not in world.releases:
             continue
         fault = Fault(name, tb, world, 0.3 if name == "uplink_down" else 0.5)
-        extra = 120.0 + (OUTAGE_S if name == "uplink_down" else 0.0)
-        p = Plan(plan.poll_s, plan.deadline_s + extra, plan.idle_s, keep_logs=plan.keep_logs)
+        extra = 60.0 + (OUTAGE_S if name == "uplink_down" else 0.0)
+        p = dataclasses.replace(plan, deadline_s=plan.deadline_s + extra, checkpoint=None)
         try:
             res = seeders_hold_run(tb, world, work, p, name, on_tick=fault.tick)
         finally:
@@ -140,4 +144,6 @@ def run_faults(tb: Testbed, world: World, work: Path, plan: Plan) -> list[dict[s
         })
         print(f"fault {name}: finished {res['completed']}/{res['boxes']}, makespan {ms} s",
               file=sys.stderr, flush=True)
+        if saved is not None:
+            saved(out)
     return out

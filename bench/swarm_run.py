@@ -17,6 +17,7 @@ and while seeding after the seeders-hold mode.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import sys
 import time
@@ -53,6 +54,15 @@ class Plan:
     """Only the seeders-hold mode (the sweep's points, the tiny run), no idle windows."""
     keep_logs: Path | None = None
     """Copy each run's daemon logs here."""
+    checkpoint: Path | None = None
+    """After each run, what has been measured so far is written here (a long run that is cut
+    short still leaves its numbers)."""
+
+    def save(self, results: dict[str, Any]) -> None:
+        if self.checkpoint is not None:
+            slim = {k: {kk: vv for kk, vv in v.items() if kk != "timeline"}
+                    if isinstance(v, dict) else v for k, v in results.items()}
+            self.checkpoint.write_text(json.dumps(slim, indent=1) + "\n")
 
 
 def new_fleet(tb: Testbed, world: World, work: Path, poll_s: int, *,
@@ -287,12 +297,16 @@ def run_suite(tb: Testbed, world: World, work: Path, plan: Plan) -> dict[str, An
     results: dict[str, Any] = {}
     try:
         seeders_hold_then_update(tb, world, work, plan, results)
+        plan.save(results)
         if not plan.only_hold:
             publish_at_t0(tb, world, work, plan, results)
+            plan.save(results)
         if plan.lossy is not None:
             lossy(tb, world, work, plan, results)
+            plan.save(results)
         if plan.faults:
-            results["faults"] = run_faults(tb, world, work, plan)
+            results["faults"] = run_faults(tb, world, work, plan,
+                                           lambda f: plan.save({**results, "faults": f}))
     finally:
         tb.origin_serves_only(None)
     return results

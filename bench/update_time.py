@@ -151,6 +151,7 @@ def run_scenario(topo: Topology, size: int, work: Path, *, plan: Plan, http: boo
                 results[mode]["cpu_percent_mean"] = psutil.cpu_percent(None)
                 print(f"{mode}: makespan {results[mode]['makespan_s']} s (model "
                       f"{results[mode]['model_makespan_s']} s)", file=sys.stderr, flush=True)
+                plan.save(results)
             stop_all(http_procs)  # the seeder host's CPU goes to seeding
             tb.procs = [p for p in tb.procs if p not in http_procs]
         t = time.monotonic()
@@ -297,7 +298,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         pred = model.predict(net_of(topo), size)
         plan = Plan(poll_s=args.poll, deadline_s=3 * pred["swarm"]["makespan_s"] + 90,
                     idle_s=3.0 if args.tiny else args.idle, lossy=lossy, faults=faults,
-                    only_hold=args.sweep or args.tiny, keep_logs=args.keep_logs)
+                    only_hold=args.sweep or args.tiny, keep_logs=args.keep_logs,
+                    checkpoint=None if args.sweep or args.tiny
+                    else args.out / "update_time.partial.json")
         try:
             return run_scenario(topo, size, work, plan=plan, http=not args.no_http,
                                 install_nginx=not args.no_install and not args.tiny)
@@ -312,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     size = parse_size(args.size or ("4MiB" if args.tiny else "16MiB"))
     res = scenario(topo, size)
     (args.out / "update_time.json").write_text(json.dumps(res, indent=1) + "\n")
+    (args.out / "update_time.partial.json").unlink(missing_ok=True)
     plot_result(res, args.out / "update_time.png")
     plot_timelines(res, args.out / "update_time_timelines.png")
     print(json.dumps({k: v for k, v in res.items() if k not in ("modes", "faults", "idle_cpu")}
