@@ -17,6 +17,7 @@ and while seeding after the seeders-hold mode.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -280,7 +281,9 @@ def lossy(tb: Testbed, world: World, work: Path, plan: Plan, results: dict[str, 
     assert plan.lossy is not None
     relay = with_conditions(tb, plan.lossy)
     try:
-        res = seeders_hold_run(tb, world, work, plan, "lossy")
+        # Loss and delay may slow it down a lot; give it twice the time rather than no number.
+        res = seeders_hold_run(tb, world, work,
+                               dataclasses.replace(plan, deadline_s=2 * plan.deadline_s), "lossy")
     finally:
         res_relay = clear_conditions(tb, relay)
     res["wan_conditions"] = plan.lossy.as_dict()
