@@ -43,14 +43,16 @@ fuzz: $(STAMP)
 	cat $(FUZZ_REPORT)
 
 # bench: release-build throughput, the scale benchmark (1, 5, 10 GB on disk under /var/tmp;
-# ~30 min), then the update-time benchmark on a network-namespace
-# testbed (root or `unshare -Urnm`, see bench/README.md; ~12 min) and its flow model.
+# ~30 min), then the update-time benchmark with the real daemons on a network-namespace
+# testbed (root or `unshare -Urnm`, see bench/README.md; ~15 min for central, mirror and the
+# swarm's start modes and lossy run, ~10 min more for the four fault scenarios) and its flow model.
 bench: $(STAMP)
 	$(BIN)/python bench/release_build.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/update_time.py
 	$(BIN)/python bench/model.py --compare bench/results/update_time.json --province
 
+# bench-sweep: N = 6, 12, 24, 48 (6 boxes per site, F = 8 MiB), real daemons, model beside each.
 bench-sweep: $(STAMP)
 	$(BIN)/python bench/update_time.py --sweep
 

@@ -25,6 +25,7 @@ from ._net import (
     testbed,
 )
 from ._proc import NsProc, NsProcError, stop_all
+from ._wan import WanConditions, clear_conditions, uplink, with_conditions
 
 __all__ = [
     "HTTP_PORT",
@@ -37,6 +38,8 @@ __all__ = [
     "Testbed",
     "TestbedError",
     "Topology",
+    "WanConditions",
+    "clear_conditions",
     "ensure_nginx",
     "list_namespaces",
     "start_http",
@@ -44,4 +47,6 @@ __all__ = [
     "teardown_prefix",
     "teardown_stale",
     "testbed",
+    "uplink",
+    "with_conditions",
 ]

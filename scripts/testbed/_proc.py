@@ -6,6 +6,7 @@ PID), with proxy settings removed so nothing is ever sent towards a proxy outsid
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,10 +32,28 @@ class NsProc(Child):
 
     def __init__(self, ns: str, argv: Sequence[str | os.PathLike[str]], *, name: str,
                  env: dict[str, str] | None = None, cwd: Path | None = None,
-                 stdout_path: Path | None = None) -> None:
+                 stdout_path: Path | None = None, log_path: Path | None = None) -> None:
         self.ns = ns
+        self.log_path = log_path
+        self._log = log_path.open("a", encoding="utf-8") if log_path else None
         super().__init__(argv, name=name, env=clean_env(env), inherit_env=False, cwd=cwd,
                          command=["ip", "netns", "exec", ns], stdout_path=stdout_path)
+
+    def _read_stderr(self) -> None:
+        """Besides the tail and the traceback count, every stderr line goes to `log_path`,
+        stamped with the parent's monotonic clock (timelines read when a log line came)."""
+        if self._log is None:
+            super()._read_stderr()
+            return
+        assert self.proc.stderr is not None
+        with self._log:
+            for raw in self.proc.stderr:
+                line = raw.decode("utf-8", "replace").rstrip()
+                self.tracebacks += "Traceback" in line
+                self._stderr.append(line)
+                del self._stderr[:-50]
+                self._log.write(f"{time.monotonic():.3f} {line}\n")
+                self._log.flush()
 
 
 __all__ = ["Event", "NsProc", "NsProcError", "clean_env", "stop_all"]
