@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from agentworld import Fleet, World, free_port, wan_after_settling
+from agentworld import Fleet, World, wan_after_settling
 
 from keys import SigningKey
 from p2pdist.feeds import IdentityProofError, answer_challenge, new_nonce, verify_proof
