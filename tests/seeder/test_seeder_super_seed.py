@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
-from seeder_helpers import CHANNEL, Trust, run_cli, start, write_config
+from seeder_helpers import CHANNEL, Trust, start, write_config
 
 from p2pdist._libtorrent import lt
 from p2pdist.sample import write_sample
 from p2pdist.store import Store
 from p2pdist.swarm import PeerSource, Swarm, SwarmConfig, WanSchedule
+from tests.world import run_cli
 
 BUNDLE = 4_000_000
 

@@ -17,9 +17,10 @@ import httpx
 import libtorrent as plain_lt
 import pytest
 from click.testing import CliRunner
-from seeder_helpers import CHANNEL, Procs, Trust, run_cli, write_config
+from seeder_helpers import CHANNEL, Procs, Trust, write_config
 
 from p2pdist.cli import cli
+from tests.world import run_cli
 
 pytestmark = pytest.mark.slow
 IP = "127.0.0.1"
