@@ -31,7 +31,7 @@ def origin_config(w: World, d: Path) -> Path:
     text = config.read_text(encoding="utf-8")
     for old, new in (("keep_previous_s = 600", f"keep_previous_s = {KEEP_S}"),
                      ("wan_limit = []", 'wan_limit = ["8Mbit"]'),
-                     ("super_seed = true", "super_seed = false")):
+                     ("super_seed = false", "super_seed = false")):  # plain seeding, the default
         assert old in text, old
         text = text.replace(old, new)
     config.write_text(text, encoding="utf-8")

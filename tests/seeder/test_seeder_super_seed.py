@@ -41,7 +41,8 @@ async def _peer(nursery: trio.Nursery, tmp: Path, ip: str, torrent: bytes, key: 
 
 
 async def test_super_seeding_needs_enough_peers(tmp_path: Path, trust: Trust) -> None:
-    origin = _publish(trust, tmp_path)
+    # The CLI runs its own trio loop: call it from a worker thread, not inside this one.
+    origin = await trio.to_thread.run_sync(_publish, trust, tmp_path)
     m = Store(origin).load_manifest(CHANNEL, 1)
     key = m.torrent_name
     config = write_config(tmp_path / "origin.toml", data=origin, root=trust.root, origin=True,
