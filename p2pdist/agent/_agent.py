@@ -43,7 +43,7 @@ from ._downloads import PEER_REFRESH_S, DownloadSupervisor
 from ._feedsource import BoxFeedSource
 from ._lan import LanDiscovery
 from ._machine import Input, Output, Phase, UpdateMachine
-from ._policy import LanPeer, SourcePolicy, elected_box, may_use_wan
+from ._policy import Demotions, LanPeer, SourcePolicy, elected_box, may_use_wan
 from ._sources import Offer, Source, SourceFailure, ask
 from ._status import handle_control
 
@@ -92,6 +92,7 @@ class BoxAgent(DownloadSupervisor):
         self.wan_enabled: dict[str, bool] = {}
         self.seeder_swarm: dict[str, tuple[str, int]] = {}  # seeder feed URL -> swarm address
         self.proven: set[str] = set()  # LAN neighbours whose feed confirmed their node id
+        self.demotions = Demotions()  # elected boxes that delivered nothing, passed over
         self.last_errors: list[dict[str, Any]] = []
         self._poke = trio.Event()
         self._discovery: LanDiscovery | None = None
@@ -365,7 +366,8 @@ class BoxAgent(DownloadSupervisor):
 
     def elected(self) -> str:
         """The site's WAN box (see `elected_box`)."""
-        return elected_box(self.node_id, self.config.site, self.neighbours.values(), self.proven)
+        return elected_box(self.node_id, self.config.site, self.neighbours.values(), self.proven,
+                           self.demotions.active(self.clock()))
 
     async def _prove_neighbours_loop(self) -> None:
         """Ask each new LAN neighbour's feed who it is (bounded: one probe per neighbour per

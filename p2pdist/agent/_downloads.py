@@ -29,13 +29,16 @@ from ..swarm import PeerSource, Swarm
 from ..trust import TrustState
 from ._lan import LanDiscovery
 from ._machine import Input, Output, Phase, UpdateMachine
-from ._policy import LanPeer
+from ._policy import Demotions, LanPeer
 from ._sources import Offer
 from ._supervise import Stall, resolve, salvage
 
 log = logging.getLogger("p2pdist.agent._agent")
 
 PEER_REFRESH_S = 2.0
+DEMOTE_STALLS = 10
+"""A site box that delivered nothing is passed over in the election for this many stall
+periods; then it may hold the WAN role again (it may have been only slow, or repaired)."""
 
 
 class DownloadSupervisor:
@@ -55,6 +58,8 @@ class DownloadSupervisor:
     wan_enabled: dict[str, bool]
     seeder_swarm: dict[str, tuple[str, int]]
     stalls: dict[str, dict[str, Any]]
+    demotions: Demotions
+    node_id: str
     _stalled: dict[str, bool]
     _discovery: LanDiscovery | None
     _poke: trio.Event
@@ -64,6 +69,7 @@ class DownloadSupervisor:
         def poke(self) -> None: ...
         def _next_wait(self) -> float: ...
         def _should_use_wan(self, stalled: bool) -> bool: ...
+        def elected(self) -> str: ...
         def _note_error(self, where: str, reason: str) -> None: ...
         def reject(self, channel: str, version: int, where: str, error: Exception,
                    ) -> None: ...
@@ -185,6 +191,8 @@ class DownloadSupervisor:
             snap = self.swarm.snapshot(key)
             was_stalled = stall.stalled
             stalled = stall.observe(snap.bytes_done, snap.bytes_wanted, now)
+            if stalled and not was_stalled and self._demote_quiet_wan_box(stall, now):
+                stalled = False  # the site's next box takes the WAN; give it a stall period
             self._stalled[channel] = stalled
             if stalled and not was_stalled:
                 self.poke()  # ask every source again now (fresh swarm ports, newer releases)
@@ -217,6 +225,22 @@ class DownloadSupervisor:
                 if not settled:  # dial the seeders as soon as the election allows
                     await self.election_settled.wait()
                 await trio.sleep(PEER_REFRESH_S)
+
+    def _demote_quiet_wan_box(self, stall: Stall, now: float) -> bool:
+        """This follower's download stalled while another box holds the site's WAN role: that
+        box delivered nothing for a stall period, so pass it over (every follower sees the same
+        stall and agrees on the next box) and measure the next box from now. True if demoted."""
+        elected = self.elected()
+        if self.config.site_mode != "shared-uplink" or elected == self.node_id:
+            return False
+        self.demotions.demote(elected, DEMOTE_STALLS * self.config.stall_s, now)
+        log.warning(_("the site's WAN box {old} delivered nothing for {s:.0f} s; passing it "
+                      "over, {new} takes the WAN").format(
+            old=elected[:12], s=now - stall.since,
+            new=_("this box") if self.elected() == self.node_id else self.elected()[:12]))
+        stall.restart(now)
+        self.poke()
+        return True
 
     async def _seeder_endpoints(self, release: VerifiedRelease) -> list[tuple[str, int]]:
         """The swarm addresses of the release's seeders and of the seeders asked, host names

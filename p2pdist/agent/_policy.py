@@ -4,7 +4,7 @@ whether this box may use the WAN. Values in, values out; the agent's shell does 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 
 from ..backoff import capped_backoff
@@ -62,11 +62,34 @@ class SourcePolicy:
         return [s for s in out if self.penalties.get(s.url, 0) <= now]
 
 
+@dataclass
+class Demotions:
+    """Site boxes passed over in the election for a while because they delivered nothing.
+
+    A box that proves its id but sends no data (a broken disk, a dead uplink, a liar) would
+    otherwise hold its site's WAN role forever: every follower waits on it. A follower whose
+    download stalls demotes the elected box; every follower sees the same stall, so they agree
+    on the next box. The demotion ends by itself (the box may have been only slow)."""
+
+    until: dict[str, float] = field(default_factory=dict)  # node id -> clock seconds
+
+    def demote(self, node_id: str, for_s: float, now: float) -> None:
+        self.until[node_id] = now + for_s
+
+    def active(self, now: float) -> set[str]:
+        """The ids demoted now (expired ones are forgotten)."""
+        for node_id in [n for n, t in self.until.items() if t <= now]:
+            del self.until[node_id]
+        return set(self.until)
+
+
 def elected_box(self_id: str, site: str, neighbours: Iterable[LanPeer],
-                proven: set[str]) -> str:
+                proven: Set[str], demoted: Set[str] = frozenset()) -> str:
     """The site's WAN box, among neighbours that proved who they are (their feed answered with
-    the node id they advertise: a forged mDNS record cannot win)."""
-    return elect(self_id, [n.node_id for n in neighbours if n.site == site and n.node_id in proven])
+    the node id they advertise: a forged mDNS record cannot win) and were not demoted for
+    delivering nothing. This box itself is always a candidate."""
+    return elect(self_id, [n.node_id for n in neighbours
+                           if n.site == site and n.node_id in proven and n.node_id not in demoted])
 
 
 def may_use_wan(site_mode: str, stalled: bool, elected: str, self_id: str) -> bool:

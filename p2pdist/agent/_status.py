@@ -33,6 +33,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
         "site_mode": agent.config.site_mode,
         "elected": agent.elected(),
         "election_settled": agent.election_settled.is_set(),
+        "demoted": sorted(agent.demotions.active(agent.clock())),
         "uptime_s": round(agent.clock() - agent.started_at, 1),
         "swarm_port": agent.swarm.listen_port,
         "feed_port": agent.feed_port,

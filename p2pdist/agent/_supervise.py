@@ -41,6 +41,12 @@ class Stall:
         self.stalled = now - self.since >= self.limit_s
         return self.stalled
 
+    def restart(self, now: float) -> None:
+        """Measure a fresh stall period from `now` (the sources changed)."""
+        self.since = now
+        self.tried.clear()
+        self.stalled = False
+
     def describe(self, missing: list[str], next_try: float | None) -> dict[str, Any]:
         """The stall in plain words for `status` (and the values behind them)."""
         files = ", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")
