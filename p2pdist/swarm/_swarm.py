@@ -9,21 +9,18 @@ the session) goes to worker threads; libtorrent calls that only query its networ
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 from collections.abc import Callable, Set
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import trio
 
 from p2pdist._libtorrent import lt
-from p2pdist.errors import NetworkError, P2PDistError, StorageError, TransferError
+from p2pdist.errors import StorageError, TransferError
 from p2pdist.i18n import _
 
-from ..fs import atomic_write
 from . import _resume
 from ._alerts import (
     AlertPump,
@@ -41,78 +38,30 @@ from ._alerts import (
     ResumeData,
     ResumeFailed,
     TorrentChanged,
-    TorrentFacts,
     TorrentFailed,
     TorrentNote,
 )
 from ._bans import BanTable
-from ._classes import IPAddress, LanSet, PeerClasses
+from ._checkpoints import Checkpoints
+from ._classes import LanSet, PeerClasses
 from ._config import SwarmConfig
 from ._errors import UnknownTorrentError
+from ._listen import ListenWatch
+from ._params import torrent_params
+from ._peers import PeerBook
+from ._records import CHECKING, Deletion, Runtime, TorrentRecord, parse_ip, state_of
 from ._schedule import format_rate
-from ._selection import file_priorities, paths_with_pieces, pieces_held
+from ._selection import paths_with_pieces
 from ._session import open_session
-from ._snapshot import PayloadLedger, PeerReading, PeerSource, TorrentSnapshot, TorrentState
+from ._snapshot import PeerSource, TorrentSnapshot
 
 log = logging.getLogger(__name__)
 
-LISTEN_TIMEOUT_S = 5.0
-# libtorrent reports every listen socket at once; after a failure, wait this long for another
-# interface to succeed before giving up.
-LISTEN_GRACE_S = 0.5
-RESUME_TIMEOUT_S = 10.0
 DELETE_TIMEOUT_S = 60.0
 PEER_POLL_INTERVAL_S = 1.0
-IDLE_CHECK_S = 2.0
-"""How often the resume loop looks at torrents when every one is complete."""
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
-_CHECKING = {
-    lt.torrent_status.checking_files,
-    lt.torrent_status.checking_resume_data,
-    lt.torrent_status.queued_for_checking,
-    lt.torrent_status.allocating,
-}
-_NOT_CONNECTED = lt.peer_info.connecting | lt.peer_info.handshake
 DIAL_SOURCE = lt.peer_info.tracker
-
-
-@dataclass(eq=False)
-class _Torrent:
-    """The swarm's record of one torrent."""
-
-    key: str
-    handle: lt.torrent_handle
-    facts: TorrentFacts
-    ledger: PayloadLedger = field(default_factory=PayloadLedger)
-    changed: trio.Event = field(default_factory=trio.Event)
-    resume_lock: trio.Lock = field(default_factory=trio.Lock)
-    resume_ready: trio.Event = field(default_factory=trio.Event)
-    resume_result: ResumeData | CacheFlushed | ResumeFailed | None = None
-    removed: bool = False
-    resumed_paths: frozenset[str] = frozenset()
-
-    def poke(self) -> None:
-        """Wake everyone waiting for a change."""
-        self.changed.set()
-        self.changed = trio.Event()
-
-
-@dataclass(eq=False)
-class _Deletion:
-    done: trio.Event = field(default_factory=trio.Event)
-    error: str | None = None
-
-
-@dataclass(eq=False)
-class _Runtime:
-    """Everything that exists only while `run` runs; dropped as one piece at shutdown."""
-
-    ses: lt.session
-    classes: PeerClasses
-    pump: AlertPump
-    limits: tuple[int, int]
-    nursery: trio.Nursery | None = None
 
 
 class Swarm:
@@ -131,17 +80,15 @@ class Swarm:
         self._clock = clock
         self._state = AlertState()
         self._bans = BanTable(config.ban_s)
-        self._torrents: dict[str, _Torrent] = {}
-        self._deletions: dict[str, _Deletion] = {}
-        self._seeders: set[IPAddress] = set()
-        self._rt: _Runtime | None = None
+        self._torrents: dict[str, TorrentRecord] = {}
+        self._deletions: dict[str, Deletion] = {}
+        self._peers = PeerBook()
+        self._checkpoints = Checkpoints(config, self._torrents)
+        self._rt: Runtime | None = None
         self._closing = False
-        self._listening = trio.Event()
-        self._listen_news = trio.Event()  # a listen socket succeeded or failed
-        self._listen_failures: list[str] = []
+        self._listen = ListenWatch(config.listen_interfaces)
         self._run_scope: trio.CancelScope | None = None
         self._stopped = trio.Event()
-        self._port = 0
 
     # Lifecycle.
 
@@ -165,24 +112,24 @@ class Swarm:
                     lambda: config.resume_dir.mkdir(parents=True, exist_ok=True)
                 )
                 self._rt = self._open_runtime()
-                await self._wait_listening(self._rt.pump)
+                await self._listen.wait(self._rt.pump)
                 async with trio.open_nursery() as nursery:
                     self._rt.nursery = nursery
                     nursery.start_soon(self._rt.pump.run)
                     nursery.start_soon(self._schedule_loop)
-                    nursery.start_soon(self._resume_loop)
+                    nursery.start_soon(self._checkpoints.run)
                     nursery.start_soon(self._peer_poll_loop)
                     task_status.started()
         finally:
             with trio.CancelScope(shield=True):
                 await self._shutdown()
 
-    def _open_runtime(self) -> _Runtime:
+    def _open_runtime(self) -> Runtime:
         # Built in one expression so the runtime holds the only reference to the session, and
         # shutdown can destroy it by dropping the runtime.
         limits = self._config.wan_schedule.limits_at(self._clock())
         ses = open_session(self._config, upload_limit=limits[0], download_limit=limits[1])
-        return _Runtime(
+        return Runtime(
             ses=ses,
             classes=PeerClasses(ses, LanSet(self._config.lan_networks())),
             pump=AlertPump(ses, self._state, self._on_notice),
@@ -199,7 +146,7 @@ class Swarm:
     @property
     def listen_port(self) -> int:
         """The TCP port peers connect to (known once `run` has started)."""
-        return self._port
+        return self._listen.port
 
     @property
     def wan_limits(self) -> tuple[int, int]:
@@ -256,7 +203,8 @@ class Swarm:
         if key in self._torrents or key in self._deletions:
             raise ValueError(_("torrent key {key!r} is already in use").format(key=key))
         atp = await trio.to_thread.run_sync(
-            self._params, key, torrent, save_path, wanted_paths, seed_mode, pex, held_paths
+            torrent_params, self._config.resume_dir, self._config.connections_per_torrent, key,
+            torrent, save_path, wanted_paths, seed_mode, pex, held_paths
         )
         rt = self._require_running()
         if key in self._torrents or key in self._deletions:
@@ -269,7 +217,7 @@ class Swarm:
         resumed: frozenset[str] = frozenset()
         if not seed_mode and atp.ti is not None:
             resumed = paths_with_pieces(atp.ti, list(atp.have_pieces))
-        self._torrents[key] = _Torrent(key, handle, facts, resumed_paths=resumed)
+        self._torrents[key] = TorrentRecord(key, handle, facts, resumed_paths=resumed)
 
     def resumed_paths(self, key: str) -> frozenset[str]:
         """Paths of `key` with pieces taken from resume data when it was added: libtorrent did
@@ -279,51 +227,6 @@ class Swarm:
             UnknownTorrentError: no such key.
         """
         return self._get(key).resumed_paths
-
-    def _params(
-        self,
-        key: str,
-        torrent: bytes,
-        save_path: Path,
-        wanted_paths: Set[str] | None,
-        seed_mode: bool,
-        pex: bool,
-        held_paths: Set[str] = frozenset(),
-    ) -> lt.add_torrent_params:
-        """add_torrent_params for `add_torrent` (worker thread: parses and reads files)."""
-        try:
-            ti = lt.torrent_info(torrent)
-        except (RuntimeError, TypeError) as e:
-            raise ValueError(
-                _("the torrent for {key} is not a valid .torrent: {e}").format(key=key, e=e)
-            ) from e
-        priorities = file_priorities(ti, wanted_paths)
-        atp = None
-        if not seed_mode:
-            atp = _resume.load(_resume.resume_path(self._config.resume_dir, key), ti)
-        if atp is None:
-            atp = lt.add_torrent_params()
-            atp.ti = ti
-            if seed_mode:
-                # Complete and verified: every piece is had, as resume data would say. Unlike
-                # libtorrent's seed_mode this hashes nothing on first send (seed_mode read each
-                # piece twice from disk: 22 GB read to send 11 GB); libtorrent only checks that
-                # the files exist with their sizes, else it rechecks them.
-                atp.have_pieces = [True] * ti.num_pieces()
-            elif held_paths:
-                atp.have_pieces = pieces_held(ti, held_paths)
-        atp.save_path = str(save_path)
-        atp.file_priorities = priorities
-        atp.max_connections = self._config.connections_per_torrent
-        # Not auto-managed: a box seeds every release it holds, never queues one.
-        flags = atp.flags & ~(
-            lt.torrent_flags.auto_managed | lt.torrent_flags.paused | lt.torrent_flags.seed_mode
-        )
-        flags |= lt.torrent_flags.duplicate_is_error
-        if not pex:
-            flags |= lt.torrent_flags.disable_pex
-        atp.flags = flags
-        return atp
 
     async def remove(self, key: str, delete_files: bool = False) -> None:
         """Stop and forget a torrent and its resume file; optionally delete its files.
@@ -339,7 +242,7 @@ class Swarm:
                 raise UnknownTorrentError(_("torrent {key} was removed").format(key=key))
             t.removed = True
             del self._torrents[key]
-            deletion = self._deletions[key] = _Deletion()
+            deletion = self._deletions[key] = Deletion()
             rt.ses.remove_torrent(t.handle, lt.session.delete_files if delete_files else 0)
         t.poke()
         try:
@@ -378,10 +281,10 @@ class Swarm:
         """
         t = self._get(key)
         rt = self._require_running()
-        ip = _parse_ip(endpoint[0])
+        ip = parse_ip(endpoint[0])
         source = PeerSource(source)
         if source is PeerSource.SEEDER:
-            self._seeders.add(ip)
+            self._peers.seeders.add(ip)
         elif source is PeerSource.LAN:
             rt.classes.add_host(ip)
         # As a "tracker" peer: libtorrent stops dialling an address after `max_failcount` (3)
@@ -414,34 +317,7 @@ class Swarm:
 
         Connections already open keep their class until they reconnect.
         """
-        self._require_running().classes.add_host(_parse_ip(ip))
-
-    def _source_of(self, ip: str) -> PeerSource:
-        addr = _parse_ip(ip)
-        if addr in self._seeders:
-            return PeerSource.SEEDER
-        rt = self._rt
-        if rt is not None and addr in rt.classes.lan:
-            return PeerSource.LAN
-        return PeerSource.WAN
-
-    def _poll_peers(self, t: _Torrent, st: lt.torrent_status) -> dict[PeerSource, int]:
-        """Fold the peers' payload counters into the ledger; connected peers by source.
-
-        `st` must be read before the peers (see `PayloadLedger.observe`).
-        """
-        connected = dict.fromkeys(PeerSource, 0)
-        readings = []
-        for p in t.handle.get_peer_info():
-            ip, port = p.ip
-            source = self._source_of(ip)
-            local = p.local_endpoint()
-            readings.append(PeerReading((ip, port), source, p.total_download,
-                                        p.payload_down_speed, (str(local[0]), int(local[1]))))
-            if not p.flags & _NOT_CONNECTED:
-                connected[source] += 1
-        t.ledger.observe(st.total_payload_download, readings)
-        return connected
+        self._require_running().classes.add_host(parse_ip(ip))
 
     # Progress.
 
@@ -454,13 +330,13 @@ class Swarm:
         t = self._get(key)
         self._require_running()
         st = t.handle.status()
-        peers = self._poll_peers(t, st)
+        peers = self._peers.poll(t, st, self._lan())
         error = str(t.facts.failure) if t.facts.failure is not None else None
         if error is None and st.errc.value() != 0:
             error = st.errc.message()
         return TorrentSnapshot(
             key=key,
-            state=_state_of(st, error),
+            state=state_of(st, error),
             bytes_done=st.total_wanted_done,
             bytes_wanted=st.total_wanted,
             download_rate=st.download_payload_rate,
@@ -494,7 +370,7 @@ class Swarm:
             while True:
                 changed = t.changed
                 st = t.handle.status()
-                if st.state in _CHECKING or not st.is_finished:
+                if st.state in CHECKING or not st.is_finished:
                     return
                 await changed.wait()
         raise TransferError(_("torrent {key} did not start its recheck").format(key=key))
@@ -518,13 +394,13 @@ class Swarm:
                 raise type(t.facts.failure)(str(t.facts.failure))
             self._require_running()
             st = t.handle.status()
-            if st.is_finished and st.state not in _CHECKING:
+            if st.is_finished and st.state not in CHECKING:
                 # "Finished" means every piece passed its hash, which libtorrent may check from
                 # blocks still queued for writing. Saving resume data with a flush waits for
                 # those writes, so the files are whole on disk (and the resume file is current)
                 # before anyone reads them.
                 try:
-                    await self._save(t)
+                    await self._checkpoints.save(t)
                 except StorageError as e:
                     log.warning("%s", e)
                 return
@@ -541,81 +417,14 @@ class Swarm:
         """
         t = self._get(key)
         self._require_running()
-        await self._save(t)
+        await self._checkpoints.save(t)
 
     async def save_all_resume(self) -> list[str]:
         """Save every torrent's resume data concurrently; the keys that failed (logged)."""
         self._require_running()
-        return await self._save_all()
-
-    async def _save_all(self) -> list[str]:
-        failed: list[str] = []
-
-        async def one(t: _Torrent) -> None:
-            try:
-                await self._save(t)
-            except P2PDistError as e:
-                log.warning("%s", e)
-                failed.append(t.key)
-
-        async with trio.open_nursery() as nursery:
-            for t in list(self._torrents.values()):
-                nursery.start_soon(one, t)
-        return failed
-
-    async def _save(self, t: _Torrent) -> None:
-        async with t.resume_lock:
-            if t.removed:
-                return
-            t.resume_result = None
-            t.resume_ready = trio.Event()
-            # The pieces had now, then a fence: once every write queued before it is done,
-            # those pieces are on disk and the checkpoint may say so (see _resume.checkpoint).
-            data = _resume.checkpoint(t.handle)
-            t.handle.flush_cache()
-            with trio.move_on_after(RESUME_TIMEOUT_S):
-                await t.resume_ready.wait()
-            result = t.resume_result
-            if not isinstance(result, CacheFlushed):
-                reason = (
-                    result.reason
-                    if isinstance(result, ResumeFailed)
-                    else _("no answer within {s:g} s").format(s=RESUME_TIMEOUT_S)
-                )
-                raise StorageError(
-                    _("could not save resume data for {key}: {reason}").format(
-                        key=t.key, reason=reason
-                    )
-                )
-            path = _resume.resume_path(self._config.resume_dir, t.key)
-            # atomic_write raises a StorageError that names the file and the cause.
-            await trio.to_thread.run_sync(atomic_write, path, data)
-
-    async def _save_logged(self, t: _Torrent) -> None:
-        try:
-            await self._save(t)
-        except P2PDistError as e:
-            log.warning("%s", e)
+        return await self._checkpoints.save_all()
 
     # Background tasks.
-
-    async def _wait_listening(self, pump: AlertPump) -> None:
-        """Pump alerts in this task (no nursery yet, so errors are not grouped)."""
-        with trio.move_on_after(LISTEN_TIMEOUT_S):
-            await pump.run_until(self._listen_news.is_set)
-        if self._listen_failures and not self._listening.is_set():
-            with trio.move_on_after(LISTEN_GRACE_S):
-                await pump.run_until(self._listening.is_set)
-        if not self._listening.is_set():
-            raise NetworkError(
-                _(
-                    "could not listen on {ifaces} ({reasons}); check listen_interfaces in the "
-                    "configuration and whether another program uses the port"
-                ).format(
-                    ifaces=self._config.listen_interfaces,
-                    reasons="; ".join(self._listen_failures) or _("no answer"),
-                )
-            )
 
     async def _schedule_loop(self) -> None:
         """Re-apply the WAN caps at each minute boundary when the window changes."""
@@ -636,32 +445,6 @@ class Swarm:
             )
         )
 
-    async def _resume_loop(self) -> None:
-        """Checkpoint each torrent when it changed, on a byte and a time budget.
-
-        A kill loses what was verified since the last checkpoint, so a fast download saves
-        every `resume_budget_fraction` of its size; a slow one at least every
-        `resume_interval_s`; an idle or seeding one never (nothing changed).
-        """
-        budget = _resume.Budget(self._config.resume_budget_fraction,
-                                self._config.resume_interval_s)
-        busy = True
-        while True:
-            # Complete torrents change little (upload counters): when every torrent is, look
-            # less often, which is most of an idle seeding box's wake-ups.
-            await trio.sleep(budget.check_interval_s if busy else IDLE_CHECK_S)
-            now = trio.current_time()
-            busy = False
-            for t in list(self._torrents.values()):
-                if t.removed:
-                    continue
-                st = t.handle.status()
-                busy = busy or not st.is_finished
-                if budget.due(t.key, st.need_save_resume, st.total_wanted_done,
-                              st.total_wanted, now):
-                    await self._save_logged(t)
-                    budget.saved(t.key, st.total_wanted_done, now)
-
     async def _peer_poll_loop(self) -> None:
         """Read peer counters often enough that disconnects lose at most a second of bytes."""
         while True:
@@ -673,7 +456,7 @@ class Swarm:
                 # A complete torrent receives nothing: its peer list matters only while the
                 # ledger still follows connections from the download.
                 if not (st.is_finished and t.ledger.settled()):
-                    self._poll_peers(t, st)
+                    self._peers.poll(t, st, self._lan())
             if self._bans.expire(trio.current_time()):
                 self._install_bans()
 
@@ -689,15 +472,9 @@ class Swarm:
                 if self._bans.ban(ip, trio.current_time()):
                     self._install_bans()
             case Listening(address, port):
-                log.info(_("listening on {a}:{p}").format(a=address, p=port))
-                if not self._listening.is_set():
-                    self._port = port
-                    self._listening.set()
-                self._listen_news.set()
+                self._listen.listened(address, port)
             case ListenFailed(interface, reason):
-                log.warning(_("cannot listen on {i}: {r}").format(i=interface, r=reason))
-                self._listen_failures.append(f"{interface}: {reason}")
-                self._listen_news.set()
+                self._listen.failed(interface, reason)
             case AlertsDropped(count):
                 log.warning(
                     _(
@@ -712,15 +489,14 @@ class Swarm:
                 t = self._torrents.get(key)
                 rt = self._rt
                 if t is not None and rt is not None and rt.nursery is not None:
-                    rt.nursery.start_soon(self._save_logged, t)
+                    rt.nursery.start_soon(self._checkpoints.save_logged, t)
             case TorrentFailed(key, error):
                 log.error("%s: %s", key, error)
                 self._poke(key)
             case ResumeData(key) | CacheFlushed(key) | ResumeFailed(key):
                 t = self._torrents.get(key)
                 if t is not None:
-                    t.resume_result = notice
-                    t.resume_ready.set()
+                    self._checkpoints.answered(t, notice)
             case Deleted(key) | DeleteFailed(key):
                 deletion = self._deletions.get(key)
                 if deletion is not None:
@@ -729,7 +505,7 @@ class Swarm:
             case PeerLeft(key, (ip, port)):
                 t = self._torrents.get(key)
                 if t is not None:
-                    t.ledger.left((ip, port), self._source_of(ip))
+                    t.ledger.left((ip, port), self._peers.source_of(ip, self._lan()))
             case TorrentNote(key, level, message):
                 log.log(level, "%s: %s", key, message)
 
@@ -751,7 +527,7 @@ class Swarm:
         with trio.move_on_after(self._config.shutdown_timeout_s) as scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(rt.pump.run)  # resume data arrives as alerts
-                failed = await self._save_all()
+                failed = await self._checkpoints.save_all()
                 nursery.cancel_scope.cancel()
         if scope.cancelled_caught:
             log.warning(
@@ -773,32 +549,17 @@ class Swarm:
 
     # Helpers.
 
-    def _require_running(self) -> _Runtime:
+    def _require_running(self) -> Runtime:
         if self._rt is None or self._closing:
             raise RuntimeError("the Swarm is not running; start it with nursery.start(swarm.run)")
         return self._rt
 
-    def _get(self, key: str) -> _Torrent:
+    def _lan(self) -> LanSet | None:
+        return self._rt.classes.lan if self._rt is not None else None
+
+    def _get(self, key: str) -> TorrentRecord:
         t = self._torrents.get(key)
         if t is None:
             raise UnknownTorrentError(_("no torrent {key} in the swarm").format(key=key))
         return t
 
-
-def _parse_ip(text: str) -> IPAddress:
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError as e:
-        raise ValueError(_("{text!r} is not an IP address").format(text=text)) from e
-
-
-def _state_of(st: lt.torrent_status, error: str | None) -> TorrentState:
-    if error is not None:
-        return TorrentState.ERROR
-    if st.state in _CHECKING:
-        return TorrentState.CHECKING
-    if st.flags & lt.torrent_flags.paused:
-        return TorrentState.PAUSED
-    if st.is_finished:
-        return TorrentState.SEEDING
-    return TorrentState.DOWNLOADING
