@@ -37,6 +37,7 @@ class TorrentRecord:
     resume_result: ResumeData | CacheFlushed | ResumeFailed | None = None
     removed: bool = False
     resumed_paths: frozenset[str] = frozenset()
+    was_finished: bool = False  # at the last look outside checking (see _peer_poll_loop)
 
     def poke(self) -> None:
         """Wake everyone waiting for a change."""

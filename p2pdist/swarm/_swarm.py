@@ -446,19 +446,42 @@ class Swarm:
         )
 
     async def _peer_poll_loop(self) -> None:
-        """Read peer counters often enough that disconnects lose at most a second of bytes."""
+        """Read peer counters often enough that disconnects lose at most a second of bytes;
+        notice a torrent that was complete and wants pieces again."""
         while True:
             await trio.sleep(PEER_POLL_INTERVAL_S)
+            reopened = False
             for t in list(self._torrents.values()):
                 if t.removed:
                     continue
                 st = t.handle.status()
+                if st.state not in CHECKING:
+                    reopened = reopened or (t.was_finished and not st.is_finished)
+                    t.was_finished = st.is_finished
                 # A complete torrent receives nothing: its peer list matters only while the
                 # ledger still follows connections from the download.
                 if not (st.is_finished and t.ledger.settled()):
                     self._peers.poll(t, st, self._lan())
+            if reopened:
+                self._recount_connect_candidates()
             if self._bans.expire(trio.current_time()):
                 self._install_bans()
+
+    def _recount_connect_candidates(self) -> None:
+        """Make libtorrent recount which known peers each torrent may dial.
+
+        A torrent that was complete counts no seed as worth dialling, and libtorrent keeps that
+        count after the torrent wants pieces again (a recheck found damage, more files were
+        wanted): with a count of 0 it never dials, so `connect_peer` of the seeder it met while
+        complete is ignored for good (the peer_list recomputes the count only when asked for a
+        candidate, which it is not while the count is 0). A change of `max_failcount` is the
+        one public call that makes every torrent recount, so it is nudged and put back.
+        """
+        ses = self._require_running().ses
+        failcount = ses.get_settings()["max_failcount"]
+        ses.apply_settings({"max_failcount": failcount + 1})
+        ses.apply_settings({"max_failcount": failcount})
+        log.debug("recounted connect candidates after a torrent reopened")
 
     def _install_bans(self) -> None:
         """Block every banned address on every port (the IP filter drops live connections)."""

@@ -111,9 +111,6 @@ def test_full_disk_is_a_clear_error_and_keeps_the_active_release(
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect, issue 16 stays open: in some runs (1 of 4 on the base, more under load) the "
-    "second box fetch sits at ~22.9 of 24 MB with 0 peers after the recheck and never says done"))
 def test_file_damaged_while_off_is_quarantined_and_fetched_again(
         world: World, procs: Procs, tmp_path: Path) -> None:
     """Resume data says complete, but a file changed on disk while the box was off (or the

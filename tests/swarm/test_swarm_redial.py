@@ -10,6 +10,7 @@ then brings a seeder up on it, and needs the download to complete through the ca
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,5 +93,32 @@ async def test_the_only_seeder_gone_mid_download_is_used_when_it_returns(
         await seed(nursery, tmp_path, torrent, *at)
         with trio.fail_after(60):
             await box.wait_complete("rel")
+        nursery.cancel_scope.cancel()
+    assert tree(tmp_path / "box" / "rel") == tree(tmp_path / "src" / "rel")
+
+
+async def test_a_seed_that_lost_a_file_redials_the_seed_it_met_while_complete(
+        tmp_path: Path) -> None:
+    """Both sides complete, they meet (libtorrent closes a seed-to-seed connection and marks
+    the other side a seed); then the box loses a file and rechecks. libtorrent caches how many
+    known peers it may dial, computed while the box was complete (seeds: none), and does not
+    recompute it after the recheck: without a refresh the box never dials the seeder again,
+    however often it is asked (the intermittent `box fetch` stall of issue 16)."""
+    torrent = make_release(tmp_path / "src", "rel", FILES)
+    ip = "127.0.0.94"
+    at = (ip, free_port(ip))
+    async with trio.open_nursery() as nursery:
+        await seed(nursery, tmp_path, torrent, *at)
+        box = await start_swarm(nursery, config(tmp_path, "127.0.0.95"))
+        shutil.copytree(tmp_path / "src" / "rel", tmp_path / "box" / "rel")
+        await box.add_torrent("rel", torrent, tmp_path / "box", seed_mode=True)
+        box.connect_peer("rel", at, PeerSource.SEEDER)
+        await trio.sleep(2)  # the seed-to-seed handshake, then libtorrent closes it
+        (tmp_path / "box" / "rel" / "b.bin").unlink()
+        await box.recheck("rel")
+        nursery.start_soon(redial_forever, box, at)
+        with trio.fail_after(30):
+            await box.wait_complete("rel")
+        assert box.snapshot("rel").received[PeerSource.SEEDER] > 0
         nursery.cancel_scope.cancel()
     assert tree(tmp_path / "box" / "rel") == tree(tmp_path / "src" / "rel")
