@@ -213,6 +213,15 @@ class Fleet:
     def box(self, name: str) -> Box:
         return Box(self, self.tmp / name, name)
 
+    def upstream(self, w: World, ip: str, version: int = 1) -> tuple[Box, str]:
+        """A running own-link box on `ip` holding `version`, the seeder of a test's other
+        boxes; (the box, its feed URL)."""
+        up = self.box("upstream")
+        up.init(w, "--no-mdns", "--site-mode", "own-link", listen=f"{ip}:0", feed=f"{ip}:0")
+        w.publish(version, up.data)
+        up.start()
+        return up, f"http://{ip}:{up.ready['feed_port']}"
+
     def close(self) -> None:
         stop_all(self.children)
 

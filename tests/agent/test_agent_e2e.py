@@ -347,14 +347,10 @@ def test_a_fake_neighbour_cannot_win_the_site_election(agent_world: World, fleet
     w = agent_world
     site = new_site()
     fakes(site, (), silent_ids=("0" * 64,))
-    ip = "127.0.0.51"
-    up = fleet.box("upstream")
-    up.init(w, "--no-mdns", "--site-mode", "own-link", listen=f"{ip}:0", feed=f"{ip}:0")
-    w.publish(1, up.data)
-    up.start()
+    _up, up_feed = fleet.upstream(w, "127.0.0.51")
     s = fleet.box("s")
     s.init(w, "--site", site, "--lan", "127.0.0.1/32", "--seeder",
-           f"http://{ip}:{up.ready['feed_port']}")
+           up_feed)
     s.start()
     # The download starts at once; the WAN waits until the site's election has settled.
     st = s.wait(lambda st: s.channel(st)["phase"] in ("downloading", "seeding")

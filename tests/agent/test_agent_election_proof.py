@@ -96,14 +96,10 @@ def test_a_neighbour_claiming_node_id_zero_does_not_win(agent_world: World, flee
                                                         impostor: str) -> None:
     w = agent_world
     site = f"proof-{secrets.token_hex(4)}"
-    ip = "127.0.0.52"
-    up = fleet.box("upstream")
-    up.init(w, "--no-mdns", "--site-mode", "own-link", listen=f"{ip}:0", feed=f"{ip}:0")
-    w.publish(1, up.data)
-    up.start()
+    _up, up_feed = fleet.upstream(w, "127.0.0.52")
     s = fleet.box("s")
     s.init(w, "--no-mdns", "--site", site, "--lan", "127.0.0.1/32", "--neighbour", impostor,
-           "--seeder", f"http://{ip}:{up.ready['feed_port']}")
+           "--seeder", up_feed)
     s.start()
     st = s.wait(lambda st: s.channel(st)["phase"] in ("downloading", "seeding")
                 and st["election_settled"], 30, "the download after the election")
@@ -119,14 +115,10 @@ def test_an_elected_box_that_delivers_nothing_loses_the_election(
     w = agent_world
     url, quiet_id = quiet_winner
     site = f"quiet-{secrets.token_hex(4)}"
-    ip = "127.0.0.53"
-    up = fleet.box("upstream")
-    up.init(w, "--no-mdns", "--site-mode", "own-link", listen=f"{ip}:0", feed=f"{ip}:0")
-    w.publish(1, up.data)
-    up.start()
+    _up, up_feed = fleet.upstream(w, "127.0.0.53")
     s = fleet.box("s")
     s.init(w, "--no-mdns", "--site", site, "--lan", "127.0.0.1/32", "--neighbour", url,
-           "--seeder", f"http://{ip}:{up.ready['feed_port']}")
+           "--seeder", up_feed)
     toml = s.data / "box.toml"  # a short stall period, so the test stays fast
     toml.write_text(toml.read_text().replace("stall_s = 60.0", "stall_s = 3.0"))
     s.start()

@@ -22,14 +22,10 @@ from tests.world import run_cli
 def test_deleted_and_flipped_files_are_repaired_from_the_swarm(agent_world: World,
                                                                fleet: Fleet) -> None:
     w = agent_world
-    ip = "127.0.0.53"
-    up = fleet.box("upstream")
-    up.init(w, "--no-mdns", "--site-mode", "own-link", listen=f"{ip}:0", feed=f"{ip}:0")
-    w.publish(1, up.data)
-    up.start()
+    _up, up_feed = fleet.upstream(w, "127.0.0.53")
     s = fleet.box("s")
     s.init(w, "--no-mdns", "--site-mode", "own-link", "--seeder",
-           f"http://{ip}:{up.ready['feed_port']}")
+           up_feed)
     s.start()
     s.wait_active(1, 60)
     s.stop()
