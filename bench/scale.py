@@ -295,6 +295,8 @@ def download_phases(s: Sampler, work: Path, size: int, origin: Daemon, box_a: Da
         "resume_refetch_fraction_max": round(max(lost.values()) / size, 5),
         "box_download_peak_rss_mb": round(dl_hwm / 2**20, 1),
         "box_b_download_peak_rss_mb": round(b_hwm.get("VmHWM", 0) / 2**20, 1),
+        "box_b_download_peak_anon_mb": round(box_b.peak_anon(s.samples) / 2**20, 1),
+        "box_download_peak_anon_mb": round(box_a.peak_anon(s.samples, "download") / 2**20, 1),
         "box_seed_peak_rss_mb": round(seed_hwm / 2**20, 1),
         "box_peak_rss_mb": round(max(dl_hwm, seed_hwm) / 2**20, 1),
         "seeder_peak_rss_mb": round(origin_hwm / 2**20, 1),

@@ -35,7 +35,7 @@ def proc_figures(pid: int) -> dict[str, int] | None:
     out: dict[str, int] = {}
     for line in status.splitlines():
         k, _sep, v = line.partition(":")
-        if k in ("VmRSS", "VmHWM"):
+        if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[k] = int(v.split()[0]) * 1024
     for line in io.splitlines():
         k, _sep, v = line.partition(":")
@@ -101,6 +101,13 @@ class Daemon:
         """`key` summed over every life so far plus the running one."""
         return sum(x.get(key, 0) for x in self.lives) + (self.last.get(key, 0) if self.proc else 0)
 
+    def peak_anon(self, samples: list[dict[str, Any]], phase: str | None = None) -> int:
+        """The largest anonymous (heap) resident set sampled, in `phase` if given: VmHWM also
+        counts mapped file pages (libtorrent reads pieces through mmap), which the kernel
+        drops under pressure; the heap it cannot."""
+        return max((row[self.name].get("anon", 0) for row in samples if self.name in row
+                    and (phase is None or row.get("phase") == phase)), default=0)
+
     def peak(self) -> int:
         return max([x.get("VmHWM", 0) for x in self.lives] + [self.last.get("VmHWM", 0)])
 
@@ -127,6 +134,7 @@ class Sampler:
                 fig = d.read()
                 if fig:
                     row[d.name] = {"rss": fig.get("VmRSS", 0), "hwm": fig.get("VmHWM", 0),
+                                   "anon": fig.get("RssAnon", 0), "file": fig.get("RssFile", 0),
                                    "read": fig.get("read_bytes", 0),
                                    "write": fig.get("write_bytes", 0)}
             try:
