@@ -64,6 +64,7 @@ class Follower:
         self.on_release = on_release
         self.clock = clock
         self.fetching: dict[str, str] = {}  # channel -> swarm key
+        self.offering: dict[str, int] = {}  # channel -> version fetching, offered downstream
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
@@ -150,6 +151,7 @@ class Follower:
         def on_phase(phase: FetchPhase) -> None:
             if phase is FetchPhase.STARTED:
                 started.set()
+                self.offering[channel] = m.version  # its torrent serves what it has from now
 
         log.info(kv("fetch_started", channel=channel, version=m.version,
                     upstream=offer.source.url, peers=len(peers)))
@@ -166,6 +168,7 @@ class Follower:
             failure = first_leaf(group)
         finally:
             del self.fetching[channel]
+            self.offering.pop(channel, None)
         if failure is not None:
             self._error("fetch_failed", channel, failure, offer.source.url)
             if started.is_set():

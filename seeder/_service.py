@@ -108,9 +108,11 @@ class SeederService:
                                    forward=forwarder is not None,
                                    on_accepted=forwarder.wake if forwarder else _nothing,
                                    clock=self.clock)
-            source = SeederFeedSource(self.node_id, self.store, self.state,
-                                      self.config.channels, lambda: self.swarm.listen_port,
-                                      intake)
+            upstream = self._upstream()
+            source = SeederFeedSource(
+                self.node_id, self.store, self.state, self.config.channels,
+                lambda: self.swarm.listen_port, intake,
+                fetching=lambda: self.follower.offering if self.follower is not None else {})
             webseed = make_webseed_app(self.webseed_file)
             with self._setting("feed"):
                 self.feed_port = await nursery.start(partial(
@@ -128,7 +130,7 @@ class SeederService:
                         self.config.web, name="dashboard"))
             if forwarder is not None:
                 await nursery.start(forwarder.run)
-            await nursery.start(self._upstream().run)
+            await nursery.start(upstream.run)
             nursery.start_soon(self._sample_loop)
             log.info(kv("seeder_ready", swarm_port=self.swarm.listen_port,
                         feed_port=self.feed_port, metrics_port=self.metrics_port,
