@@ -30,6 +30,24 @@ DAEMON_ENV = {"P2PDIST_LANG": "C"}
 """Logs in English whatever the machine's locale (timelines match a few log phrases)."""
 
 
+PACKAGES = ("p2pdist", "seeder", "keys", "manifest")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def precompile() -> None:
+    """Write the bytecode of the project's packages, as an installed wheel has it.
+
+    The repository is installed editable and this environment sets PYTHONDONTWRITEBYTECODE, so
+    every daemon would compile ~100 modules at start (~0.15 s of CPU each; 24 boxes starting
+    at once on 2 cores: ~2 s of every box's start). A box in the field runs from an installed
+    package with its bytecode.
+    """
+    import compileall
+
+    for package in PACKAGES:
+        compileall.compile_dir(REPO / package, quiet=1)
+
+
 def _p2pdist(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "p2pdist", *[str(a) for a in args]]
 

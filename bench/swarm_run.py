@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from daemons import Fleet
+from daemons import Fleet, precompile
 from figures import delta, summarize
 from timeline import Poller, summary, timelines
 from world import World, verify_all
@@ -69,6 +69,7 @@ class Plan:
 def new_fleet(tb: Testbed, world: World, work: Path, poll_s: int, *,
               seeders_hold: int | None) -> Fleet:
     """Configure origin, province and every box; the seeders hold `seeders_hold` if given."""
+    precompile()
     fleet = Fleet(tb, world, work, poll_s)
     fleet.seeder_config("origin", tb.origin, origin=True)
     fleet.seeder_config("province", tb.seeder, origin=False)

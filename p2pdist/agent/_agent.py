@@ -46,6 +46,7 @@ from ._machine import Input, Output, Phase, UpdateMachine
 from ._policy import Demotions, LanPeer, SourcePolicy, elected_box, may_use_wan
 from ._sources import Offer, Source, SourceFailure, ask
 from ._status import handle_control
+from ._supervise import wait_for_election_or
 
 log = logging.getLogger(__name__)
 
@@ -216,9 +217,7 @@ class BoxAgent(DownloadSupervisor):
         elected box (or one whose LAN download stalled) may connect outside the LAN."""
         while True:
             self.swarm.set_wan_allowed(self._should_use_wan(any(self._stalled.values())))
-            with trio.move_on_after(PEER_REFRESH_S):
-                await self.election_settled.wait()
-                await trio.sleep(PEER_REFRESH_S)
+            await wait_for_election_or(self.election_settled, PEER_REFRESH_S)
 
     async def _settle_election(self) -> None:
         """On a shared uplink, give discovery time to find the site before this box uses the
@@ -371,28 +370,35 @@ class BoxAgent(DownloadSupervisor):
 
     async def _prove_neighbours_loop(self) -> None:
         """Ask each new LAN neighbour's feed who it is (bounded: one probe per neighbour per
-        PROVE_INTERVAL_S, a few seconds each)."""
+        PROVE_INTERVAL_S, a few seconds each). The neighbours of a round are asked at once:
+        the site's election waits for the round, and six boxes starting together on a small
+        CPU took seconds one after another."""
         asked: dict[str, float] = {}
         while True:
             now = self.clock()
-            for n in list(self.neighbours.values()):
-                if n.node_id in self.proven or now - asked.get(n.node_id, -1e9) < PROVE_INTERVAL_S:
-                    continue
-                asked[n.node_id] = now
-                try:
-                    with trio.fail_after(PROBE_TIMEOUT_S):
-                        async with FeedClient(n.feed_url, timeout_s=2, retries=0) as client:
-                            info = await client.info()
-                except (P2PDistError, trio.TooSlowError):
-                    continue
-                self._on_info(Source(n.feed_url, lan=True, node_id=n.node_id), info)
-                if (info.node_id == n.node_id and info.swarm_port
-                        and await proves(n.feed_url, n.node_id)):
-                    self.proven.add(n.node_id)
+            due = [n for n in list(self.neighbours.values()) if n.node_id not in self.proven
+                   and now - asked.get(n.node_id, -1e9) >= PROVE_INTERVAL_S]
+            async with trio.open_nursery() as nursery:
+                for n in due:
+                    asked[n.node_id] = now
+                    nursery.start_soon(self._prove, n)
             self._neighbours_probed.set()
             with trio.move_on_after(PEER_REFRESH_S):
                 await self._probe_now.wait()
             self._probe_now = trio.Event()
+
+    async def _prove(self, n: LanPeer) -> None:
+        """One neighbour: its /info, then its signature over a fresh nonce."""
+        try:
+            with trio.fail_after(PROBE_TIMEOUT_S):
+                async with FeedClient(n.feed_url, timeout_s=2, retries=0) as client:
+                    info = await client.info()
+        except (P2PDistError, trio.TooSlowError):
+            return
+        self._on_info(Source(n.feed_url, lan=True, node_id=n.node_id), info)
+        if (info.node_id == n.node_id and info.swarm_port
+                and await proves(n.feed_url, n.node_id)):
+            self.proven.add(n.node_id)
 
     # Reporting.
 

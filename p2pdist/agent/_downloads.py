@@ -31,7 +31,7 @@ from ._lan import LanDiscovery
 from ._machine import Input, Output, Phase, UpdateMachine
 from ._policy import Demotions, LanPeer
 from ._sources import Offer
-from ._supervise import Stall, resolve, salvage
+from ._supervise import Stall, resolve, salvage, wait_for_election_or
 
 log = logging.getLogger("p2pdist.agent._agent")
 
@@ -220,11 +220,7 @@ class DownloadSupervisor:
                 self.stalls[channel] = stall.describe(missing, redial.next_at())
             else:
                 self.stalls.pop(channel, None)
-            settled = self.election_settled.is_set()
-            with trio.move_on_after(PEER_REFRESH_S):
-                if not settled:  # dial the seeders as soon as the election allows
-                    await self.election_settled.wait()
-                await trio.sleep(PEER_REFRESH_S)
+            await wait_for_election_or(self.election_settled, PEER_REFRESH_S)
 
     def _demote_quiet_wan_box(self, stall: Stall, now: float) -> bool:
         """This follower's download stalled while another box holds the site's WAN role: that

@@ -63,6 +63,16 @@ class Stall:
         }
 
 
+async def wait_for_election_or(settled: trio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or until the site's election settles if it has not yet: the elected
+    box dials the WAN the moment it may, not up to a refresh period later."""
+    if settled.is_set():
+        await trio.sleep(seconds)
+        return
+    with trio.move_on_after(seconds):
+        await settled.wait()
+
+
 async def resolve(host: str, port: int) -> tuple[str, int] | None:
     """An IP endpoint for a host name or address (None when it does not resolve now)."""
     try:
