@@ -20,7 +20,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy keys manifest
 
+# Bytecode first: the environment may set PYTHONDONTWRITEBYTECODE, and the suite starts
+# hundreds of daemons that would each compile the packages again.
 test: lint
+	$(BIN)/python -m compileall -q p2pdist seeder keys manifest
 	$(BIN)/pytest -q
 
 # catalog: extract every message (ours and click's) -> update the zh_CN .po -> compile its .mo
