@@ -90,11 +90,11 @@ class DownloadSupervisor:
             log.info(_("{channel} v{new} supersedes v{old}, which was still downloading").format(
                 channel=channel, new=release.manifest.version, old=old.manifest.version))
             try:
-                kept = await salvage(self.store, old.manifest)
+                kept = await salvage(self.store, old.manifest, release.manifest)
             except StorageError as e:
                 self._note_error(channel, f"{type(e).__name__}: {e}")
                 kept = 0
-            log.info(_("{channel}: {n} finished file(s) of v{old} kept for v{new}").format(
+            log.info(_("{channel}: {n} file(s) of v{old} kept for v{new}").format(
                 channel=channel, n=kept, old=old.manifest.version, new=release.manifest.version))
             if Output.START_DOWNLOAD not in m.feed(Input.SUPERSEDED,
                                                    version=release.manifest.version):

@@ -10,6 +10,7 @@ from p2pdist._libtorrent import lt
 from p2pdist.i18n import _
 
 from . import _resume
+from ._ondisk import pieces_on_disk, torrent_paths
 from ._selection import file_priorities, pieces_held
 
 
@@ -49,7 +50,13 @@ def torrent_params(
             # the files exist with their sizes, else it rechecks them.
             atp.have_pieces = [True] * ti.num_pieces()
         elif held_paths:
-            atp.have_pieces = pieces_held(ti, held_paths)
+            # Telling libtorrent what is had stops it from checking the disk: check the other
+            # files here (a superseded download leaves partial files for this one).
+            have = pieces_held(ti, held_paths)
+            others = (wanted_paths if wanted_paths is not None else torrent_paths(ti))
+            for p in pieces_on_disk(ti, save_path, others - held_paths):
+                have[p] = True
+            atp.have_pieces = have
     atp.save_path = str(save_path)
     atp.file_priorities = priorities
     atp.max_connections = connections

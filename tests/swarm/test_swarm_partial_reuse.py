@@ -1,0 +1,59 @@
+"""A torrent added with `held_paths` still keeps the good pieces of partial files on disk.
+
+Telling libtorrent which pieces are had (the files reused from the store) stops it from checking
+the disk, so partial files left by a superseded download (moved into the new release's folder
+by the agent) were fetched again whole: at 50 % of a 40 GB release that is most of 20 GB.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import trio
+from swarm_helpers import config, make_release, start_swarm
+
+from p2pdist._libtorrent import lt
+from p2pdist.swarm._ondisk import pieces_on_disk
+
+MB = 1_000_000
+FILES = {"held.bin": 2 * MB, "partial.bin": 3 * MB, "absent.bin": 1 * MB}
+
+
+def _lay_out(src: Path, dst: Path) -> int:
+    """The held file whole, the first half of the partial one with a hole after it, and
+    the absent one missing; returns the bytes of the partial file written."""
+    (dst / "rel").mkdir(parents=True)
+    shutil.copy(src / "rel" / "held.bin", dst / "rel" / "held.bin")
+    half = FILES["partial.bin"] // 2
+    data = (src / "rel" / "partial.bin").read_bytes()
+    with open(dst / "rel" / "partial.bin", "wb") as f:
+        f.write(data[:half])
+        f.truncate(FILES["partial.bin"])  # the rest a hole, as a sparse download leaves it
+    return half
+
+
+async def test_good_pieces_of_a_partial_file_count_as_had(tmp_path: Path) -> None:
+    torrent = make_release(tmp_path / "src", "rel", FILES)
+    half = _lay_out(tmp_path / "src", tmp_path / "box")
+    ti = lt.torrent_info(torrent)
+    plen = ti.piece_length()
+    found = pieces_on_disk(ti, tmp_path / "box", {"partial.bin", "absent.bin"})
+    assert found and len(found) == half // plen, (sorted(found), half, plen)
+    async with trio.open_nursery() as nursery:
+        box = await start_swarm(nursery, config(tmp_path, "127.0.0.96"))
+        await box.add_torrent("rel", torrent, tmp_path / "box", held_paths={"held.bin"})
+        snap = box.snapshot("rel")
+        assert snap.bytes_done == FILES["held.bin"] + len(found) * plen
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_changed_partial_file_keeps_nothing(tmp_path: Path) -> None:
+    torrent = make_release(tmp_path / "src", "rel", FILES)
+    _lay_out(tmp_path / "src", tmp_path / "box")
+    path = tmp_path / "box" / "rel" / "partial.bin"
+    data = bytearray(path.read_bytes())
+    for i in range(0, len(data) // 2, 4096):
+        data[i] ^= 0xFF  # every piece of the written half damaged
+    path.write_bytes(bytes(data))
+    assert pieces_on_disk(lt.torrent_info(torrent), tmp_path / "box", {"partial.bin"}) == set()
