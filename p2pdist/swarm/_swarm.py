@@ -481,7 +481,7 @@ class Swarm:
         failcount = ses.get_settings()["max_failcount"]
         ses.apply_settings({"max_failcount": failcount + 1})
         ses.apply_settings({"max_failcount": failcount})
-        log.debug("recounted connect candidates after a torrent reopened")
+        log.debug(_("recounted the dialable peers after a torrent wanted pieces again"))
 
     def _install_bans(self) -> None:
         """Block every banned address on every port (the IP filter drops live connections)."""

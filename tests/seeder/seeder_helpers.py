@@ -61,6 +61,21 @@ async def start(nursery: trio.Nursery, config: Path) -> SeederService:
     return service
 
 
+def publish_sample(trust: Trust, d: Path, size: int, seed: int) -> Path:
+    """Sample content of `size` bytes built, signed as v1 and published at d/origin (the CLI
+    runs its own trio loop: from an async test, call this in a worker thread)."""
+    from p2pdist.sample import write_sample
+    from tests.world import run_cli
+
+    write_sample(d / "content", size, seed=seed)
+    run_cli("release", "build", d / "content", "--channel", CHANNEL, "--version", "1",
+            "--catalog", d / "content" / "catalog.toml", "--out", d / "m1")
+    run_cli("release", "sign", d / "m1", "--key", trust.release_key)
+    run_cli("release", "publish", d / "m1", "--content", d / "content", "--to", d / "origin",
+            "--root", trust.root)
+    return d / "origin"
+
+
 def feed_url(service: SeederService, ip: str = "127.0.0.1") -> str:
     return f"http://{ip}:{service.feed_port}"
 

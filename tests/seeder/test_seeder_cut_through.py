@@ -7,31 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
-from seeder_helpers import CHANNEL, Trust, feed_url, start, write_config
+from seeder_helpers import CHANNEL, Trust, feed_url, publish_sample, start, write_config
 
 from p2pdist.feeds import FeedClient
-from p2pdist.sample import write_sample
 from p2pdist.store import Store
 from p2pdist.swarm import PeerSource, Swarm, SwarmConfig
-from tests.world import run_cli
 
 BUNDLE = 4_000_000
-
-
-def _publish(trust: Trust, d: Path) -> Path:
-    write_sample(d / "content", BUNDLE, seed=9)
-    run_cli("release", "build", d / "content", "--channel", CHANNEL, "--version", "1",
-            "--catalog", d / "content" / "catalog.toml", "--out", d / "m1")
-    run_cli("release", "sign", d / "m1", "--key", trust.release_key)
-    run_cli("release", "publish", d / "m1", "--content", d / "content", "--to", d / "origin",
-            "--root", trust.root)
-    return d / "origin"
 
 
 async def test_a_province_offers_what_it_is_still_fetching(tmp_path: Path,
                                                             trust: Trust) -> None:
     # The CLI runs its own trio loop: call it from a worker thread, not inside this one.
-    origin_data = await trio.to_thread.run_sync(_publish, trust, tmp_path)
+    origin_data = await trio.to_thread.run_sync(publish_sample, trust, tmp_path, BUNDLE, 9)
     m = Store(origin_data).load_manifest(CHANNEL, 1)
     async with trio.open_nursery() as nursery:
         origin = await start(nursery, write_config(

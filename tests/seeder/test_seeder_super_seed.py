@@ -8,25 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import trio
-from seeder_helpers import CHANNEL, Trust, start, write_config
+from seeder_helpers import CHANNEL, Trust, publish_sample, start, write_config
 
 from p2pdist._libtorrent import lt
-from p2pdist.sample import write_sample
 from p2pdist.store import Store
 from p2pdist.swarm import PeerSource, Swarm, SwarmConfig, WanSchedule
-from tests.world import run_cli
 
 BUNDLE = 4_000_000
-
-
-def _publish(trust: Trust, d: Path) -> Path:
-    write_sample(d / "content", BUNDLE, seed=5)
-    run_cli("release", "build", d / "content", "--channel", CHANNEL, "--version", "1",
-            "--catalog", d / "content" / "catalog.toml", "--out", d / "m1")
-    run_cli("release", "sign", d / "m1", "--key", trust.release_key)
-    run_cli("release", "publish", d / "m1", "--content", d / "content", "--to", d / "origin",
-            "--root", trust.root)
-    return d / "origin"
 
 
 async def _peer(nursery: trio.Nursery, tmp: Path, ip: str, torrent: bytes, key: str,
@@ -42,7 +30,7 @@ async def _peer(nursery: trio.Nursery, tmp: Path, ip: str, torrent: bytes, key: 
 
 async def test_super_seeding_needs_enough_peers(tmp_path: Path, trust: Trust) -> None:
     # The CLI runs its own trio loop: call it from a worker thread, not inside this one.
-    origin = await trio.to_thread.run_sync(_publish, trust, tmp_path)
+    origin = await trio.to_thread.run_sync(publish_sample, trust, tmp_path, BUNDLE, 5)
     m = Store(origin).load_manifest(CHANNEL, 1)
     key = m.torrent_name
     config = write_config(tmp_path / "origin.toml", data=origin, root=trust.root, origin=True,
