@@ -17,58 +17,52 @@ from pathlib import Path
 
 from p2pdist._libtorrent import lt
 
+from ._selection import TorrentFile, torrent_files
+
 
 def torrent_paths(ti: lt.torrent_info) -> frozenset[str]:
     """Every file path of the torrent, relative to its folder (pad files left out)."""
-    fs = ti.layout()
-    out = set()
-    for i in range(fs.num_files()):
-        if not fs.file_flags(i) & lt.file_storage.flag_pad_file:
-            full = fs.file_path(i)
-            out.add(full.split("/", 1)[1] if "/" in full else full)
-    return frozenset(out)
+    return frozenset(f.path for f in torrent_files(ti))
 
 
 def pieces_on_disk(ti: lt.torrent_info, save_path: Path, paths: Set[str]) -> set[int]:
     """Indexes of pieces lying wholly in one of `paths` (with its pad file) whose bytes on disk
     match the torrent's v1 piece hash. Missing or short files give none of their pieces."""
-    fs = ti.layout()
     piece_len = ti.piece_length()
-    total = fs.total_size()
+    total = ti.layout().total_size()
     found: set[int] = set()
-    for i in range(fs.num_files()):
-        size = fs.file_size(i)
-        if size == 0 or fs.file_flags(i) & lt.file_storage.flag_pad_file:
+    for f in torrent_files(ti):
+        if f.size == 0 or f.path not in paths:
             continue
-        full = fs.file_path(i)
-        rel = full.split("/", 1)[1] if "/" in full else full
-        if rel not in paths:
-            continue
-        offset = fs.file_offset(i)
-        if offset % piece_len:
+        if f.offset % piece_len:
             continue  # not piece-aligned (a v1-only torrent): its edge pieces are shared
-        path = save_path / full
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(save_path / f.full, os.O_RDONLY)
         except OSError:
             continue
         try:
-            on_disk = os.fstat(fd).st_size
-            first = offset // piece_len
-            for p in range(first, (offset + size - 1) // piece_len + 1):
-                start = (p - first) * piece_len
-                length = min(piece_len, size - start)
-                if start + length > on_disk:
-                    break
-                data = os.pread(fd, length, start)
-                if len(data) != length or not any(data[:: 4096]):
-                    continue  # short, or a hole never written (zeros: not fetched)
-                # The piece's v1 hash covers the file's tail and the zeros of the pad after it.
-                piece_end = min((p + 1) * piece_len, total)
-                digest = hashlib.sha1(data)
-                digest.update(bytes(piece_end - p * piece_len - length))
-                if digest.digest() == ti.hash_for_piece(p):
-                    found.add(p)
+            found |= _good_pieces(ti, fd, f, piece_len, total)
         finally:
             os.close(fd)
     return found
+
+
+def _good_pieces(ti: lt.torrent_info, fd: int, f: TorrentFile, piece_len: int,
+                 total: int) -> set[int]:
+    on_disk = os.fstat(fd).st_size
+    first = f.offset // piece_len
+    good = set()
+    for p in range(first, (f.offset + f.size - 1) // piece_len + 1):
+        start = (p - first) * piece_len
+        length = min(piece_len, f.size - start)
+        if start + length > on_disk:
+            break
+        data = os.pread(fd, length, start)
+        if len(data) != length or not any(data[::4096]):
+            continue  # short, or a hole never written (zeros: not fetched)
+        # The piece's v1 hash covers the file's tail and the zeros of the pad after it.
+        digest = hashlib.sha1(data)
+        digest.update(bytes(min((p + 1) * piece_len, total) - p * piece_len - length))
+        if digest.digest() == ti.hash_for_piece(p):
+            good.add(p)
+    return good

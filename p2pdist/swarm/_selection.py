@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Iterator, Set
+from dataclasses import dataclass
 
 from p2pdist._libtorrent import lt
 from p2pdist.i18n import _
 
 SKIP = 0
 NORMAL = 4
+
+
+@dataclass(frozen=True)
+class TorrentFile:
+    """A file of a torrent (never a pad file), where it lies in the torrent's bytes."""
+
+    path: str  # relative to the torrent's folder
+    full: str  # with the torrent's folder, as libtorrent stores it under the save path
+    size: int
+    offset: int
+
+
+def torrent_files(ti: lt.torrent_info) -> Iterator[TorrentFile]:
+    """The torrent's files in order, pad files left out."""
+    fs = ti.layout()
+    for i in range(fs.num_files()):
+        if fs.file_flags(i) & lt.file_storage.flag_pad_file:
+            continue
+        full = fs.file_path(i)
+        yield TorrentFile(full.split("/", 1)[1] if "/" in full else full, full,
+                          fs.file_size(i), fs.file_offset(i))
 
 
 def file_priorities(ti: lt.torrent_info, wanted_paths: Set[str] | None) -> list[int]:
@@ -60,21 +82,12 @@ def pieces_held(ti: lt.torrent_info, held_paths: Set[str]) -> list[bool]:
     Marking these as had spares libtorrent hashing files the store already verified by their
     SHA-256: a reused file costs one stat, not a read.
     """
-    fs = ti.layout()
     held = [True] * ti.num_pieces()
     piece_len = ti.piece_length()
-    for i in range(fs.num_files()):
-        size = fs.file_size(i)
-        if size == 0:
+    for f in torrent_files(ti):
+        if f.size == 0 or f.path in held_paths:
             continue
-        if fs.file_flags(i) & lt.file_storage.flag_pad_file:
-            continue
-        full = fs.file_path(i)
-        rel = full.split("/", 1)[1] if "/" in full else full
-        if rel in held_paths:
-            continue
-        offset = fs.file_offset(i)
-        for p in range(offset // piece_len, (offset + size - 1) // piece_len + 1):
+        for p in range(f.offset // piece_len, (f.offset + f.size - 1) // piece_len + 1):
             held[p] = False
     return held
 
@@ -83,16 +96,12 @@ def paths_with_pieces(ti: lt.torrent_info, have: list[bool]) -> frozenset[str]:
     """Paths (relative to the torrent's folder) of files with at least one piece in `have`."""
     if not any(have):
         return frozenset()
-    fs = ti.layout()
     piece_len = ti.piece_length()
     out: set[str] = set()
-    for i in range(fs.num_files()):
-        size = fs.file_size(i)
-        if size == 0 or fs.file_flags(i) & lt.file_storage.flag_pad_file:
+    for f in torrent_files(ti):
+        if f.size == 0:
             continue
-        offset = fs.file_offset(i)
-        first, last = offset // piece_len, (offset + size - 1) // piece_len
+        first, last = f.offset // piece_len, (f.offset + f.size - 1) // piece_len
         if any(have[p] for p in range(first, min(last + 1, len(have)))):
-            full = fs.file_path(i)
-            out.add(full.split("/", 1)[1] if "/" in full else full)
+            out.add(f.path)
     return frozenset(out)
