@@ -1,5 +1,6 @@
 """The small pieces every test world and bench builds on: the CLI run in-process, a one-key
-trust root, a built and signed release, a free port.
+trust root, a built and signed release, a free port, and the one bounded poll of a condition
+that tests wait with.
 
 One copy for tests/ and bench/ (benches put the repository on sys.path and import
 `tests.world`). Each helper takes the CLI runner as an argument where a caller must run the
@@ -9,13 +10,16 @@ real `p2pdist` process instead (bench/scale.py measures processes).
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from click.testing import CliRunner
 
 from p2pdist.cli import cli
+
+T = TypeVar("T")
 
 Runner = Callable[..., Any]
 """Runs `p2pdist ARGS` and fails loudly if it exits non-zero."""
@@ -68,3 +72,39 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], T], timeout: float, what: str, *, every: float = 0.2,
+               ignore: tuple[type[BaseException], ...] = ()) -> T:
+    """Ask `check` every `every` seconds until it returns something truthy, and return that.
+
+    Tests wait on a condition, bounded, never for a fixed time. `check` may raise to stop the
+    wait at once (a daemon that died); exceptions in `ignore` count as "not yet".
+
+    Raises:
+        AssertionError: no truthy answer within `timeout`, naming `what` and the last answer.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            answer = check()
+        except ignore as e:
+            last = e
+        else:
+            if answer:
+                return answer
+            last = answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout:g} s (last: {last!r})")
+        time.sleep(every)
+
+
+def holds_for(check: Callable[[], bool], seconds: float, what: str, *,
+              every: float = 0.2) -> None:
+    """Ask `check` every `every` seconds for `seconds`; fail the first time it is false (a
+    thing that must not happen, watched over a span)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert check(), what
+        time.sleep(every)

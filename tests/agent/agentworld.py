@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import secrets
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from keys import P2PDistError
 from p2pdist.childproc import Child, stop_all
 from p2pdist.control import request
 from p2pdist.store import Store
-from tests.world import build_signed, free_port, make_trust_root, run_cli
+from tests.world import build_signed, free_port, make_trust_root, run_cli, wait_until
 
 BUNDLE = 8_000_000
 """Content bytes of a release: big enough to be caught half way under a 2 MB/s cap."""
@@ -99,6 +98,10 @@ def build_world(d: Path) -> World:
     return World(d, d / "root.v1", content, manifest, d / "m99", d / "usb")
 
 
+class DaemonExited(AssertionError):
+    """The daemon a test waited on ended first."""
+
+
 class Box:
     """One box: its data directory, `box init` options, and the running daemon (if any)."""
 
@@ -164,22 +167,24 @@ class Box:
     def wait(self, pred: Callable[[dict[str, Any]], bool], timeout: float, what: str,
              every: float = 0.2) -> dict[str, Any]:
         """Poll `status` until `pred` holds; fail with the last status and stderr otherwise."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while True:
+        last: list[dict[str, Any]] = []
+
+        def check() -> dict[str, Any] | None:
             if self.child is not None and self.child.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited ({self.child.proc.returncode}) while "
-                                     f"waiting for {what}:\n{self.child.stderr_tail}")
-            with contextlib.suppress(P2PDistError, OSError):
-                st = self.status()
-                last = st
-                if pred(st):
-                    return st
-            if time.monotonic() > deadline:
-                tail = self.child.stderr_tail if self.child else ""
-                raise AssertionError(f"{self.name}: no {what} within {timeout:.0f}s; last "
-                                     f"status {last}\n{tail}")
-            time.sleep(every)
+                raise DaemonExited(f"{self.name} exited ({self.child.proc.returncode}) while "
+                                   f"waiting for {what}:\n{self.child.stderr_tail}")
+            st = self.status()
+            last[:] = [st]
+            return st if pred(st) else None
+
+        try:
+            return wait_until(check, timeout, what, every=every, ignore=(P2PDistError, OSError))
+        except DaemonExited:
+            raise
+        except AssertionError:
+            tail = self.child.stderr_tail if self.child else ""
+            raise AssertionError(f"{self.name}: no {what} within {timeout:.0f}s; last "
+                                 f"status {last[0] if last else None}\n{tail}") from None
 
     def wait_active(self, version: int, timeout: float = 60) -> dict[str, Any]:
         return self.wait(lambda st: self.channel(st)["active_version"] == version
@@ -254,19 +259,16 @@ def bt_handshake(src_ip: str, port: int, info_hash: bytes, timeout: float = 5) -
 def wan_after_settling(box: Box, st: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
     """The status once the download loop has applied the settled election (it wakes at once,
     but a status read may come first): the first with the WAN on, or the last one read."""
-    deadline = time.monotonic() + timeout
-    while not box.channel(st)["wan"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-        st = box.status()
-    return st
+    if box.channel(st)["wan"]:
+        return st
+    with contextlib.suppress(AssertionError):
+        return wait_until(lambda: s if box.channel(s := box.status())["wan"] else None,
+                          timeout, "the WAN on")
+    return box.status()
 
 
 def wait_all(pred: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout:.0f}s")
-        time.sleep(every)
+    wait_until(pred, timeout, what, every=every)
 
 
 # A hostile neighbour: a DNS-SD record registered straight through python-zeroconf, and a feed

@@ -8,11 +8,11 @@ assertions only ever look for our own nodes. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from types import SimpleNamespace
@@ -33,6 +33,7 @@ from p2pdist.discovery import (
     _zc,
     scan,
 )
+from tests.world import wait_until
 
 LOOPBACK = ["127.0.0.1"]
 APPEARED, UPDATED, DISAPPEARED = ChangeKind.APPEARED, ChangeKind.UPDATED, ChangeKind.DISAPPEARED
@@ -52,9 +53,8 @@ def no_zeroconf_threads_left() -> Iterator[None]:
 
     before = set(ours())
     yield
-    deadline = time.monotonic() + 3.0
-    while set(ours()) - before and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: not set(ours()) - before, 3.0, "zeroconf threads ended", every=0.05)
     assert set(ours()) - before == set()
 
 

@@ -15,12 +15,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from readme_script import README, Step, blocks
+
+from tests.world import wait_until
 
 SUBSTITUTIONS = {
     "/var/lib/p2pdist": "station-box",
@@ -95,11 +96,11 @@ class World:
         assert not problems, "\n".join(problems)
 
     def wait_for(self, what: str, done: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + OUTCOME_TIMEOUT_S
-        while not done():
+        def reached() -> bool:
             self.check_daemons_alive()
-            assert time.monotonic() < deadline, f"README outcome not reached: {what}"
-            time.sleep(0.5)
+            return done()
+
+        wait_until(reached, OUTCOME_TIMEOUT_S, f"README outcome ({what})", every=0.5)
 
     def active(self, data: str) -> bool:
         r = self.run(("p2pdist", "status", "--data", data, "--json"))

@@ -28,7 +28,7 @@ from p2pdist.boxstate import BoxState
 from p2pdist.checkin import ChannelReport, CheckinQueue, deliver, make_checkin
 from p2pdist.feeds import FeedClient
 from p2pdist.sample import write_sample
-from tests.world import run_cli
+from tests.world import run_cli, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +38,7 @@ PROVINCE_UPLOAD_CAP = "up=3MB"
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f}s")
-        time.sleep(0.2)
+    return wait_until(check, timeout, what)
 
 
 @pytest.fixture(scope="module")

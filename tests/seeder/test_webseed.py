@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from click.testing import CliRunner
 from seeder_helpers import CHANNEL, Procs, Trust, write_config
 
 from p2pdist.cli import cli
-from tests.world import run_cli
+from tests.world import run_cli, wait_until
 
 pytestmark = pytest.mark.slow
 IP = "127.0.0.1"
@@ -85,14 +84,14 @@ def test_plain_libtorrent_downloads_from_the_web_seed_alone(
     atp.ti = plain_lt.torrent_info(str(d / "r.torrent"))
     atp.save_path = str(d / "client")
     handle = session.add_torrent(atp)
-    deadline = time.monotonic() + DEADLINE_S
-    while not handle.status().is_seeding:
-        assert time.monotonic() < deadline, handle.status().state
+    def seeding_from_the_web_seed_only() -> bool:
         for peer in handle.get_peer_info():
             # nobody but the web seed: no BitTorrent peer was ever named
             assert peer.connection_type in (plain_lt.peer_info.web_seed,
                                             plain_lt.peer_info.http_seed), peer.ip
-        time.sleep(0.2)
+        return bool(handle.status().is_seeding)
+
+    wait_until(seeding_from_the_web_seed_only, DEADLINE_S, "a complete download from the web seed")
     name = atp.ti.name()
     content = d / "content"
     files = sorted(p.relative_to(content) for p in content.rglob("*")

@@ -8,11 +8,9 @@ ffmpeg's test source) as a film of its own theme, so a browser can play it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import shutil
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from typing import Any
 
 from p2pdist.childproc import Child, stop_all
 from p2pdist.web import add_sample_clip
-from tests.world import make_trust_root, run_cli
+from tests.world import make_trust_root, run_cli, wait_until
 
 TAG = secrets.token_hex(4)
 CHANNEL = f"national/web-{TAG}"
@@ -102,15 +100,8 @@ def get_json(url: str) -> Any:
 
 
 def wait_for(pred: Callable[[], Any], timeout: float, what: str, every: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, AssertionError, ValueError):
-            last = pred()
-            if last:
-                return last
-        time.sleep(every)
-    raise AssertionError(f"no {what} within {timeout:.0f}s (last: {last!r})")
+    return wait_until(pred, timeout, what, every=every,
+                      ignore=(OSError, AssertionError, ValueError))
 
 
 class Daemons:
