@@ -230,10 +230,11 @@ class DownloadSupervisor:
         if self.config.site_mode != "shared-uplink" or elected == self.node_id:
             return False
         self.demotions.demote(elected, DEMOTE_STALLS * self.config.stall_s, now)
+        successor = self.elected()
         log.warning(_("the site's WAN box {old} delivered nothing for {s:.0f} s; passing it "
                       "over, {new} takes the WAN").format(
             old=elected[:12], s=now - stall.since,
-            new=_("this box") if self.elected() == self.node_id else self.elected()[:12]))
+            new=_("this box") if successor == self.node_id else successor[:12]))
         stall.restart(now)
         self.poke()
         return True

@@ -10,13 +10,13 @@ from p2pdist._libtorrent import lt
 from p2pdist.i18n import _
 
 from . import _resume
+from ._config import SwarmConfig
 from ._ondisk import pieces_on_disk, torrent_paths
 from ._selection import file_priorities, pieces_held
 
 
 def torrent_params(
-    resume_dir: Path,
-    connections: int,
+    config: SwarmConfig,
     key: str,
     torrent: bytes,
     save_path: Path,
@@ -39,7 +39,7 @@ def torrent_params(
     priorities = file_priorities(ti, wanted_paths)
     atp = None
     if not seed_mode:
-        atp = _resume.load(_resume.resume_path(resume_dir, key), ti)
+        atp = _resume.load(_resume.resume_path(config.resume_dir, key), ti)
     if atp is None:
         atp = lt.add_torrent_params()
         atp.ti = ti
@@ -59,7 +59,7 @@ def torrent_params(
             atp.have_pieces = have
     atp.save_path = str(save_path)
     atp.file_priorities = priorities
-    atp.max_connections = connections
+    atp.max_connections = config.connections_per_torrent
     # Not auto-managed: a box seeds every release it holds, never queues one.
     flags = atp.flags & ~(
         lt.torrent_flags.auto_managed | lt.torrent_flags.paused | lt.torrent_flags.seed_mode

@@ -203,8 +203,8 @@ class Swarm:
         if key in self._torrents or key in self._deletions:
             raise ValueError(_("torrent key {key!r} is already in use").format(key=key))
         atp = await trio.to_thread.run_sync(
-            torrent_params, self._config.resume_dir, self._config.connections_per_torrent, key,
-            torrent, save_path, wanted_paths, seed_mode, pex, held_paths
+            torrent_params, self._config, key, torrent, save_path, wanted_paths, seed_mode, pex,
+            held_paths
         )
         rt = self._require_running()
         if key in self._torrents or key in self._deletions:
