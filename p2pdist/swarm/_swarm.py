@@ -191,7 +191,7 @@ class Swarm:
             ValueError: bad key, key in use, torrent already added, invalid torrent, unknown
                 wanted path, or seed_mode with wanted_paths.
         """
-        self._require_running()
+        await self._running()
         if seed_mode and wanted_paths is not None:
             raise ValueError(_("seed_mode seeds the whole torrent; it cannot take wanted_paths"))
         if not _KEY.fullmatch(key):
@@ -206,7 +206,7 @@ class Swarm:
             torrent_params, self._config, key, torrent, save_path, wanted_paths, seed_mode, pex,
             held_paths
         )
-        rt = self._require_running()
+        rt = await self._running()
         if key in self._torrents or key in self._deletions:
             raise ValueError(_("torrent key {key!r} is already in use").format(key=key))
         try:
@@ -236,7 +236,7 @@ class Swarm:
             StorageError: the files could not be deleted.
         """
         t = self._get(key)
-        rt = self._require_running()
+        rt = await self._running()
         async with t.resume_lock:  # never remove under a save in flight
             if t.removed:
                 raise UnknownTorrentError(_("torrent {key} was removed").format(key=key))
@@ -392,7 +392,7 @@ class Swarm:
                 raise UnknownTorrentError(_("torrent {key} was removed").format(key=key))
             if t.facts.failure is not None:
                 raise type(t.facts.failure)(str(t.facts.failure))
-            self._require_running()
+            await self._running()
             st = t.handle.status()
             if st.is_finished and st.state not in CHECKING:
                 # "Finished" means every piece passed its hash, which libtorrent may check from
@@ -416,12 +416,12 @@ class Swarm:
             StorageError: libtorrent could not produce it or the file could not be written.
         """
         t = self._get(key)
-        self._require_running()
+        await self._running()
         await self._checkpoints.save(t)
 
     async def save_all_resume(self) -> list[str]:
         """Save every torrent's resume data concurrently; the keys that failed (logged)."""
-        self._require_running()
+        await self._running()
         return await self._checkpoints.save_all()
 
     # Background tasks.
@@ -571,6 +571,17 @@ class Swarm:
         self._stopped.set()
 
     # Helpers.
+
+    async def _running(self) -> Runtime:
+        """`_require_running` for a task that may have been cancelled with the swarm.
+
+        A stop cancels the swarm and its callers together; a caller that was inside a thread
+        (building a torrent's parameters) comes back after the swarm began to shut down. It
+        leaves with its own Cancelled, not a RuntimeError that would end the daemon.
+        """
+        if self._rt is None or self._closing:
+            await trio.lowlevel.checkpoint_if_cancelled()
+        return self._require_running()
 
     def _require_running(self) -> Runtime:
         if self._rt is None or self._closing:

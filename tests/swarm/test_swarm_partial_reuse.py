@@ -11,9 +11,11 @@ import shutil
 from pathlib import Path
 
 import trio
+import trio.testing
 from swarm_helpers import config, make_release, start_swarm
 
 from p2pdist._libtorrent import lt
+from p2pdist.swarm import Swarm
 from p2pdist.swarm._ondisk import pieces_on_disk
 
 MB = 1_000_000
@@ -61,3 +63,22 @@ async def test_a_changed_partial_file_keeps_nothing(tmp_path: Path) -> None:
         data[i] ^= 0xFF  # every piece of the written half damaged
     path.write_bytes(bytes(data))
     assert pieces_on_disk(lt.torrent_info(torrent), tmp_path / "box", {"partial.bin"}) == set()
+
+
+async def test_a_stop_while_the_pieces_are_checked_leaves_with_cancelled(tmp_path: Path) -> None:
+    """A stop (SIGTERM) cancels the swarm and the task adding a torrent together; the task was
+    in a thread hashing a partial file and comes back after the swarm began to shut down. It
+    must leave cancelled like its siblings, not with a RuntimeError that ends the daemon."""
+    torrent = make_release(tmp_path / "src", "rel", {"big.bin": 96 * MB, "small.bin": 1 * MB})
+    added: list[str] = []
+
+    async def add(swarm: Swarm) -> None:
+        await swarm.add_torrent("rel", torrent, tmp_path / "src", held_paths={"small.bin"})
+        added.append("rel")
+
+    async with trio.open_nursery() as nursery:
+        box = await start_swarm(nursery, config(tmp_path, "127.0.0.97"))
+        nursery.start_soon(add, box)
+        await trio.testing.wait_all_tasks_blocked(cushion=0.02)  # `add` is in its thread
+        nursery.cancel_scope.cancel()
+    assert added == []
