@@ -235,8 +235,8 @@ class Swarm:
             UnknownTorrentError: no such key.
             StorageError: the files could not be deleted.
         """
-        t = self._get(key)
         rt = await self._running()
+        t = self._get(key)
         async with t.resume_lock:  # never remove under a save in flight
             if t.removed:
                 raise UnknownTorrentError(_("torrent {key} was removed").format(key=key))
@@ -364,6 +364,7 @@ class Swarm:
             UnknownTorrentError: no such key.
             TransferError: the torrent did not start checking within `timeout_s`.
         """
+        await self._running()
         t = self._get(key)
         t.handle.force_recheck()
         with trio.move_on_after(timeout_s):
@@ -385,6 +386,7 @@ class Swarm:
             StorageError: a disk error stopped the torrent (DiskFullError when out of space).
             TransferError: libtorrent stopped the torrent for another reason.
         """
+        await self._running()
         t = self._get(key)
         while True:
             changed = t.changed
@@ -415,8 +417,8 @@ class Swarm:
             UnknownTorrentError: no such key.
             StorageError: libtorrent could not produce it or the file could not be written.
         """
-        t = self._get(key)
         await self._running()
+        t = self._get(key)
         await self._checkpoints.save(t)
 
     async def save_all_resume(self) -> list[str]:
