@@ -11,7 +11,7 @@ import errno
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -122,12 +122,17 @@ def atomic_symlink(target: str, link: Path) -> None:
         fsync_dir(link.parent)
 
 
-def place(source: Path, dest: Path, *, link: bool = True) -> bool:
+OnChunk = Callable[[memoryview], None]
+"""Called with each chunk a copy wrote, in order (to hash the bytes while they pass)."""
+
+
+def place(source: Path, dest: Path, *, link: bool = True, on_chunk: OnChunk | None = None) -> bool:
     """Make `dest` hold `source`'s content: a hard link, or a copy across file systems (or
     always a copy when `link` is False, for sources that may change or go away, like a USB drive).
 
     An existing `dest` is replaced in one rename, so a reader never sees a half file; if it is
-    already `source` itself nothing happens.
+    already `source` itself nothing happens. A copy passes every chunk it wrote to `on_chunk`
+    (not called for a link).
 
     Returns:
         True if `dest` is a hard link to `source`, False if it had to be a copy.
@@ -155,7 +160,7 @@ def place(source: Path, dest: Path, *, link: bool = True) -> bool:
                     if e.errno not in (errno.EXDEV, errno.EPERM):
                         raise
             if not linked:
-                _copy(source, tmp)
+                _copy(source, tmp, on_chunk)
             os.replace(tmp, dest)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -163,10 +168,16 @@ def place(source: Path, dest: Path, *, link: bool = True) -> bool:
         return linked
 
 
-def _copy(source: Path, dest: Path) -> None:
-    with open(source, "rb") as src, open(dest, "wb") as out:
-        shutil.copyfileobj(src, out, COPY_CHUNK)
-        out.flush()
+def _copy(source: Path, dest: Path, on_chunk: OnChunk | None) -> None:
+    buf = bytearray(COPY_CHUNK)
+    view = memoryview(buf)
+    with open(source, "rb", buffering=0) as src, open(dest, "wb", buffering=0) as out:
+        while n := src.readinto(buf):
+            chunk = view[:n]
+            while chunk:
+                chunk = chunk[out.write(chunk):]
+            if on_chunk is not None:
+                on_chunk(view[:n])
         os.fsync(out.fileno())
     shutil.copystat(source, dest)
 

@@ -12,11 +12,12 @@ progress callback that raises stops every worker at its next chunk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from io import RawIOBase
 from pathlib import Path
@@ -37,15 +38,67 @@ def cores() -> int:
 
 
 def sha256_stream(f: RawIOBase, on_bytes: OnBytes | None = None) -> bytes:
-    """SHA-256 of what is left in the open file `f`, read in CHUNK pieces into one buffer."""
+    """SHA-256 of what is left in the open file `f`, read in CHUNK pieces.
+
+    Reading and hashing overlap (`_read_ahead`): on a file not in the page cache one thread
+    that reads then hashes leaves the disk idle half the time (610-810 MB/s here for one
+    worker, 1.1-1.2 GB/s for two; 1.3-1.7 GB/s with read-ahead, the disk's own 1.2-1.5 GB/s).
+    """
     digest = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    while n := f.readinto(buf):
-        digest.update(view[:n])
-        if on_bytes is not None:
-            on_bytes(n)
+    with contextlib.closing(_read_ahead(f)) as chunks:
+        for chunk in chunks:
+            digest.update(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
     return digest.digest()
+
+
+def _read_ahead(f: RawIOBase) -> Generator[memoryview, None, None]:
+    """The rest of `f` in CHUNK pieces, the next one read by a helper thread while the caller
+    works on this one (two buffers; a piece is valid until the next is asked for).
+
+    A file of at most one chunk is read here, without a thread. Read errors reach the caller at
+    the chunk they occurred at; closing the generator early stops the reader.
+    """
+    try:
+        left = os.fstat(f.fileno()).st_size - f.tell()
+    except (OSError, ValueError):  # not a plain file: read it here, chunk by chunk
+        left = -1
+    bufs = (bytearray(CHUNK), bytearray(CHUNK))
+    if 0 <= left <= CHUNK:
+        while n := f.readinto(bufs[0]):
+            yield memoryview(bufs[0])[:n]
+        return
+    filled: queue.SimpleQueue[tuple[int, int] | BaseException] = queue.SimpleQueue()
+    free: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    free.put(0)
+    free.put(1)
+
+    def reader() -> None:
+        try:
+            while (i := free.get()) is not None:
+                n = f.readinto(bufs[i]) or 0
+                filled.put((i, n))
+                if n == 0:
+                    return
+        except BaseException as e:  # handed to the caller's thread
+            filled.put(e)
+
+    thread = threading.Thread(target=reader, name="sha256-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = filled.get()
+            if isinstance(item, BaseException):
+                raise item
+            i, n = item
+            if n == 0:
+                return
+            yield memoryview(bufs[i])[:n]
+            free.put(i)
+    finally:
+        free.put(None)
+        thread.join()
 
 
 def sha256_file(path: Path, on_bytes: OnBytes | None = None) -> bytes:

@@ -21,6 +21,7 @@ import trio
 from manifest import FileEntry, Manifest, VerifiedRelease
 
 from .errors import ContentMismatchError
+from .hashing import OnBytes
 from .i18n import _
 from .pipeline import PipelineStore, update_release
 from .store import Policy, Progress, ReleasePlan
@@ -42,33 +43,52 @@ class FolderStore(PipelineStore, Protocol):
     """A pipeline store that can also take a file from a folder (`Store.add_file`)."""
 
     def add_file(self, manifest: Manifest, entry: FileEntry, source: Path, *,
-                 link: bool) -> None: ...
+                 link: bool, on_bytes: OnBytes | None = None) -> bytes | None: ...
 
 
 class FolderSource:
-    """The pipeline's source when the files sit at their manifest paths in `folder`."""
+    """The pipeline's source when the files sit at their manifest paths in `folder`.
 
-    def __init__(self, store: FolderStore, folder: Path, *, link: bool = False) -> None:
+    A copied file is hashed as it is written (the drive is read once); one whose SHA-256
+    matched the manifest needs no second pass. Linked files, and copies that did not match,
+    are `unverified`: the pipeline hashes them (and quarantines the bad ones).
+    """
+
+    def __init__(self, store: FolderStore, folder: Path, *, link: bool = False,
+                 progress: Progress | None = None) -> None:
         self.store = store
         self.folder = folder
         self.link = link
+        self.progress = progress
         self._manifest: Manifest | None = None
         self._fetch: Sequence[FileEntry] = ()
+        self._unverified: set[str] = set()
 
     async def start(self, release: VerifiedRelease, plan: ReleasePlan, save_path: Path) -> None:
         self._manifest, self._fetch = release.manifest, plan.fetch
+        self._unverified = {e.path for e in plan.fetch}
         for e in plan.fetch:  # refused before anything is copied
             self._checked(e)
 
     async def fill(self) -> None:
         m = self._manifest
         assert m is not None, "start() first"
+        total, done = sum(e.size for e in self._fetch), 0
+
+        def copied(n: int) -> None:  # in the copying thread, as `Progress` may be called
+            nonlocal done
+            done += n
+            if self.progress is not None:
+                self.progress(done, total)
+
         for e in self._fetch:
-            await trio.to_thread.run_sync(
-                partial(self.store.add_file, m, e, self._checked(e), link=self.link))
+            digest = await trio.to_thread.run_sync(partial(
+                self.store.add_file, m, e, self._checked(e), link=self.link, on_bytes=copied))
+            if digest == e.sha256:
+                self._unverified.discard(e.path)
 
     def unverified(self) -> Set[str]:
-        return {e.path for e in self._fetch}
+        return frozenset(self._unverified)
 
     async def refetch(self, bad: Sequence[FileEntry]) -> None:
         raise ContentMismatchError(
@@ -111,8 +131,9 @@ async def ainstall_from_folder(
         folder: holds the files at their manifest paths.
         policy: which files this box wants (default: all).
         link: hard-link instead of copy (the origin publishing its own folder).
-        progress: (bytes done, bytes total) of the hashing pass, in a worker thread; it
-            counts the copied bytes once (a 10 GB release once showed 20 GB).
+        progress: (bytes done, bytes total) of the copy (hashed as it is written), or of
+            the hashing pass when linking; each byte counts once (a 10 GB release once showed
+            20 GB).
         keep_per_channel: as `update_release` takes it.
 
     Raises:
@@ -120,7 +141,8 @@ async def ainstall_from_folder(
             quarantined; the previous active release stays).
         DiskFullError, StorageError: as the store raises them; nothing is activated.
     """
-    done = await update_release(store, FolderSource(store, folder, link=link), release,
+    source = FolderSource(store, folder, link=link, progress=progress)
+    done = await update_release(store, source, release,
                                 policy=policy, progress=progress,
                                 keep_per_channel=keep_per_channel)
     m = release.manifest

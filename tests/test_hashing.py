@@ -85,3 +85,28 @@ def test_a_progress_callback_that_raises_stops_the_hashing(tmp_path: Path) -> No
 
 def test_no_files_is_no_work() -> None:
     assert sha256_files([]) == []
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK, CHUNK + 1, 3 * CHUNK - 7])
+def test_read_ahead_gives_the_digest_of_every_byte(tmp_path: Path, size: int) -> None:
+    p = tmp_path / "f"
+    data = os.urandom(size)
+    p.write_bytes(data)
+    counted: list[int] = []
+    assert sha256_file(p, counted.append) == hashlib.sha256(data).digest()
+    assert sum(counted) == size
+
+
+def test_a_caller_that_stops_early_stops_the_reader_thread(tmp_path: Path) -> None:
+    p = tmp_path / "f"
+    p.write_bytes(os.urandom(4 * CHUNK))
+
+    class Enough(Exception):
+        pass
+
+    def stop(_n: int) -> None:
+        raise Enough
+
+    with pytest.raises(Enough):
+        sha256_file(p, stop)
+    assert not [t for t in threading.enumerate() if t.name == "sha256-read"]

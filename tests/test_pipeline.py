@@ -89,6 +89,11 @@ class DamagingSource(FolderSource):
                 data[len(data) // 2] ^= 0xFF
                 target.write_bytes(bytes(data))
 
+    def unverified(self) -> frozenset[str]:
+        # The damage comes after the copy was hashed (a peer's bytes, not the drive's): the
+        # pipeline has to hash every file, as it does for bytes restored from resume data.
+        return frozenset(e.path for e in self._fetch)
+
     async def refetch(self, bad: Sequence[FileEntry]) -> None:
         self.refetched.append([e.path for e in bad])  # the swarm would recheck here
 

@@ -181,6 +181,26 @@ def test_import_progress_reaches_the_total(w: World, tmp_path: Path) -> None:
     # The bar counts the release once (it said 20 GB for a 10 GB release).
     m = store.load_manifest(CHANNEL, store.active_version(CHANNEL) or 0)
     assert {t for _d, t in seen} == {sum(f.size for f in m.files)}
+    # One pass: each copy is hashed as it is written, not read back again.
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False)), seen
+
+
+def _bytes_read() -> int:
+    """Bytes this process has read through read(2) and friends so far (/proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+def test_import_reads_each_byte_once(w: World, tmp_path: Path) -> None:
+    store, state = pinned_box(tmp_path / "box", w.keys.root_v1)
+    before = _bytes_read()
+    import_releases(store, state, w.drive1)
+    read = _bytes_read() - before
+    m = store.load_manifest(CHANNEL, store.active_version(CHANNEL) or 0)
+    total = sum(f.size for f in m.files)
+    assert total <= read < 1.3 * total, (read, total)  # a second hashing pass made it 2x
 
 
 def test_tampered_file_on_the_drive_activates_nothing(w: World, tmp_path: Path) -> None:

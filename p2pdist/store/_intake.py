@@ -6,6 +6,7 @@ Steps 2, 4 and 5 of the update order in `_store`; the swarm or a folder fills in
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Sequence, Set
@@ -20,6 +21,7 @@ from manifest import FileEntry, Manifest
 
 from ..errors import DiskFullError
 from ..fs import allocated, free_bytes, human_size, place, same_device, translated
+from ..hashing import OnBytes
 from ..i18n import _
 from ._plan import ReleasePlan, plan_release
 from ._policy import Policy
@@ -72,12 +74,15 @@ class _Intake(_Records):
             place(layout.object_path(e.sha256), dest)
         return plan
 
-    def add_file(self, manifest: Manifest, entry: FileEntry, source: Path, *, link: bool) -> None:
+    def add_file(self, manifest: Manifest, entry: FileEntry, source: Path, *,
+                 link: bool, on_bytes: OnBytes | None = None) -> bytes | None:
         """Put `source` in a prepared release as `entry` (a copy unless `link`).
 
         Used when the bytes come from a folder rather than the swarm: a USB drive or an export
         (copy, the drive goes away), or the origin's publishing folder (link, no second copy).
-        The file is checked later by `verify_release` like any downloaded file.
+        A copy is hashed as it is written, so the drive is read once: the SHA-256 of the bytes
+        written is returned (None for a link, which the caller still has to hash);
+        `on_bytes` is called (in this thread) with the length of each chunk copied.
 
         Raises:
             DiskFullError: the copy ran out of space (the partial copy is removed).
@@ -86,7 +91,16 @@ class _Intake(_Records):
         dest = self._layout.file_path(manifest, entry)
         with translated(_("create the folder {path}").format(path=dest.parent)):
             dest.parent.mkdir(parents=True, exist_ok=True)
-        place(source, dest, link=link)
+        digest = hashlib.sha256()
+
+        def on_chunk(chunk: memoryview) -> None:
+            digest.update(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+
+        if place(source, dest, link=link, on_chunk=on_chunk):
+            return None
+        return digest.digest()
 
     def verify_release(
         self, manifest: Manifest, wanted: Sequence[FileEntry], progress: Progress | None = None
