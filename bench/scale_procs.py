@@ -169,7 +169,8 @@ class Sampler:
 
 
 def _channel(st: dict[str, Any] | None) -> dict[str, Any]:
-    return (st or {}).get("channels", {}).get(CHANNEL, {})
+    ch: dict[str, Any] = (st or {}).get("channels", {}).get(CHANNEL, {})
+    return ch
 
 
 def _torrent(st: dict[str, Any] | None) -> dict[str, Any] | None:

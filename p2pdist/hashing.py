@@ -31,6 +31,22 @@ R = TypeVar("R")
 OnBytes = Callable[[int], None]
 """Called with the length of each chunk hashed."""
 
+_hashed = 0
+_hashed_lock = threading.Lock()
+
+
+def hashed_bytes() -> int:
+    """Bytes this process has hashed through this module (and `count_hashed`) since it began:
+    the daemon reports it, so a benchmark can tell its own hashing from libtorrent's reads."""
+    return _hashed
+
+
+def count_hashed(n: int) -> None:
+    """Add `n` bytes hashed outside `sha256_stream` (a copy hashed as it is written)."""
+    global _hashed
+    with _hashed_lock:
+        _hashed += n
+
 
 def cores() -> int:
     """The cores this process may run on."""
@@ -48,6 +64,7 @@ def sha256_stream(f: RawIOBase, on_bytes: OnBytes | None = None) -> bytes:
     with contextlib.closing(_read_ahead(f)) as chunks:
         for chunk in chunks:
             digest.update(chunk)
+            count_hashed(len(chunk))
             if on_bytes is not None:
                 on_bytes(len(chunk))
     return digest.digest()

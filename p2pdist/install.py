@@ -10,6 +10,7 @@ a newer release copies only what changed. The steps are the one pipeline's
 from __future__ import annotations
 
 import stat
+import threading
 from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass
 from functools import partial, wraps
@@ -21,7 +22,7 @@ import trio
 from manifest import FileEntry, Manifest, VerifiedRelease
 
 from .errors import ContentMismatchError
-from .hashing import OnBytes
+from .hashing import OnBytes, cores
 from .i18n import _
 from .pipeline import PipelineStore, update_release
 from .store import Policy, Progress, ReleasePlan
@@ -71,21 +72,41 @@ class FolderSource:
             self._checked(e)
 
     async def fill(self) -> None:
+        """Copy every file to fetch, one per core at once (largest first), each hashed as it
+        is written: one thread copying and hashing left the disk idle while it hashed (349 MB/s
+        at 10 GB here, where the disk copies 1 GB/s)."""
         m = self._manifest
         assert m is not None, "start() first"
         total, done = sum(e.size for e in self._fetch), 0
+        lock = threading.Lock()
 
-        def copied(n: int) -> None:  # in the copying thread, as `Progress` may be called
+        def copied(n: int) -> None:  # in a copying thread, as `Progress` may be called
             nonlocal done
-            done += n
-            if self.progress is not None:
-                self.progress(done, total)
+            with lock:
+                done += n
+                if self.progress is not None:
+                    self.progress(done, total)
 
-        for e in self._fetch:
-            digest = await trio.to_thread.run_sync(partial(
-                self.store.add_file, m, e, self._checked(e), link=self.link, on_bytes=copied))
+        limiter = trio.CapacityLimiter(cores())
+        failures: list[Exception] = []
+
+        async def copy(e: FileEntry, cancel: trio.CancelScope) -> None:
+            try:
+                digest = await trio.to_thread.run_sync(partial(
+                    self.store.add_file, m, e, self._checked(e), link=self.link,
+                    on_bytes=copied), limiter=limiter)
+            except Exception as failed:  # the first one is raised; the other copies stop
+                failures.append(failed)
+                cancel.cancel()
+                return
             if digest == e.sha256:
                 self._unverified.discard(e.path)
+
+        async with trio.open_nursery() as nursery:
+            for e in sorted(self._fetch, key=lambda e: -e.size):
+                nursery.start_soon(copy, e, nursery.cancel_scope)
+        if failures:
+            raise failures[0]
 
     def unverified(self) -> Set[str]:
         return frozenset(self._unverified)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from keys import P2PDistError
 
+from ..hashing import hashed_bytes
 from ..i18n import _
 from ..swarm import TorrentSnapshot
 
@@ -43,6 +44,7 @@ def agent_status(agent: BoxAgent) -> dict[str, Any]:
         "neighbours": len(agent.neighbours),
         "last_errors": agent.last_errors[-5:],
         "repair": agent.repairer.status() if hasattr(agent, "repairer") else {},
+        "hashed_bytes": hashed_bytes(),
     }
 
 

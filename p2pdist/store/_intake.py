@@ -21,7 +21,7 @@ from manifest import FileEntry, Manifest
 
 from ..errors import DiskFullError
 from ..fs import allocated, free_bytes, human_size, place, same_device, translated
-from ..hashing import OnBytes
+from ..hashing import OnBytes, count_hashed
 from ..i18n import _
 from ._plan import ReleasePlan, plan_release
 from ._policy import Policy
@@ -95,6 +95,7 @@ class _Intake(_Records):
 
         def on_chunk(chunk: memoryview) -> None:
             digest.update(chunk)
+            count_hashed(len(chunk))
             if on_bytes is not None:
                 on_bytes(len(chunk))
 
