@@ -12,7 +12,6 @@ from p2pdist.i18n import _
 from ._bans import DEFAULT_BAN_S
 from ._classes import IPNetwork
 from ._schedule import WanSchedule
-from ._window import DEFAULT_WINDOW_BYTES
 
 MiB = 1 << 20
 
@@ -52,9 +51,6 @@ class SwarmConfig:
         shutdown_timeout_s: bound on saving resume data when the swarm stops.
         ban_s: how long an address whose peer sent data failing a hash check stays blocked,
             on every port.
-        file_window_bytes: a download larger than this fetches its files a window at a time
-            (the first unfinished ones first, see `_window`), so libtorrent's merkle trees of
-            only those files are in memory; 0 fetches every file at once.
     """
 
     listen_interfaces: str
@@ -73,7 +69,6 @@ class SwarmConfig:
     allow_multiple_connections_per_ip: bool = True
     shutdown_timeout_s: float = 10.0
     ban_s: float = DEFAULT_BAN_S
-    file_window_bytes: int = DEFAULT_WINDOW_BYTES
 
     def __post_init__(self) -> None:
         self.lan_networks()  # fail at construction, not when the swarm starts
@@ -84,8 +79,6 @@ class SwarmConfig:
                 raise ConfigError(_("{name} must be positive").format(name=name))
         if not 0 < self.resume_budget_fraction <= 1:
             raise ConfigError(_("resume_budget_fraction must be in (0, 1]"))
-        if self.file_window_bytes < 0:
-            raise ConfigError(_("file_window_bytes must be 0 (off) or positive"))
         if self.ban_s <= 0:
             raise ConfigError(_("ban_s must be positive"))
         if self.resume_interval_s <= 0 or self.shutdown_timeout_s <= 0:

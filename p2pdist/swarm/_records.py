@@ -14,7 +14,6 @@ from p2pdist.i18n import _
 from ._alerts import AlertPump, CacheFlushed, ResumeData, ResumeFailed, TorrentFacts
 from ._classes import IPAddress, PeerClasses
 from ._snapshot import PayloadLedger, TorrentState
-from ._window import FileWindow
 
 CHECKING = {
     lt.torrent_status.checking_files,
@@ -39,7 +38,6 @@ class TorrentRecord:
     removed: bool = False
     resumed_paths: frozenset[str] = frozenset()
     was_finished: bool = False  # at the last look outside checking (see _peer_poll_loop)
-    window: FileWindow | None = None  # a large download's file window (see _window)
 
     def poke(self) -> None:
         """Wake everyone waiting for a change."""

@@ -54,7 +54,6 @@ from ._schedule import format_rate
 from ._selection import paths_with_pieces
 from ._session import open_session
 from ._snapshot import PeerSource, TorrentSnapshot
-from ._window import FileWindow
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +209,6 @@ class Swarm:
         rt = await self._running()
         if key in self._torrents or key in self._deletions:
             raise ValueError(_("torrent key {key!r} is already in use").format(key=key))
-        window = None
-        if not seed_mode and atp.ti is not None:
-            window = FileWindow.of(atp.ti, list(atp.file_priorities),
-                                   self._config.file_window_bytes)
-            if window is not None:
-                atp.file_priorities = window.applied
         try:
             handle = rt.ses.add_torrent(atp)
         except RuntimeError as e:
@@ -224,8 +217,7 @@ class Swarm:
         resumed: frozenset[str] = frozenset()
         if not seed_mode and atp.ti is not None:
             resumed = paths_with_pieces(atp.ti, list(atp.have_pieces))
-        self._torrents[key] = TorrentRecord(key, handle, facts, resumed_paths=resumed,
-                                            window=window)
+        self._torrents[key] = TorrentRecord(key, handle, facts, resumed_paths=resumed)
 
     def resumed_paths(self, key: str) -> frozenset[str]:
         """Paths of `key` with pieces taken from resume data when it was added: libtorrent did
@@ -468,8 +460,6 @@ class Swarm:
                 if st.state not in CHECKING:
                     reopened = reopened or (t.was_finished and not st.is_finished)
                     t.was_finished = st.is_finished
-                    if t.window is not None and not st.is_finished:
-                        self._move_window(t)
                 # A complete torrent receives nothing: its peer list matters only while the
                 # ledger still follows connections from the download.
                 if not (st.is_finished and t.ledger.settled()):
@@ -478,17 +468,6 @@ class Swarm:
                 self._recount_connect_candidates()
             if self._bans.expire(trio.current_time()):
                 self._install_bans()
-
-    def _move_window(self, t: TorrentRecord) -> None:
-        """Give the next files normal priority as the window's files finish."""
-        assert t.window is not None
-        done = t.handle.file_progress(lt.torrent_handle.piece_granularity)
-        new = t.window.update(done)
-        if new is not None:
-            t.handle.prioritize_files(new)
-            log.debug(_("{key}: the file window moved ({n} files at normal priority)").format(
-                key=t.key, n=sum(1 for a, b in zip(new, t.window.base, strict=True)
-                                 if a == b and b != 0)))
 
     def _recount_connect_candidates(self) -> None:
         """Make libtorrent recount which known peers each torrent may dial.
