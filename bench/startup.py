@@ -39,11 +39,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from scale import _wait_feed, build, cli, free_port, make_keys  # noqa: E402
+from scale import _wait_feed, build, cli  # noqa: E402
 from scale_procs import CHANNEL  # noqa: E402
 
 from p2pdist.control import request  # noqa: E402
 from p2pdist.sample import parse_size, write_sample  # noqa: E402
+from tests.world import free_port, make_trust_root  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 SAMPLE_S = 0.25
@@ -200,7 +201,7 @@ class World:
         self.args = args
         self.logs = work / "logs"
         self.logs.mkdir()
-        self.root = make_keys(work)
+        self.root = make_trust_root(work, cli)
         content = work / "c1"
         write_sample(content, size, seed=7)
         self.content = content

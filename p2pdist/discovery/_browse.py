@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -34,7 +35,10 @@ RESOLVE_TIMEOUT_S = 3.0
 THREAD_GRACE_S = 1.0
 """Extra time a resolution's worker thread gets beyond zeroconf's own timeout before we stop
 waiting for it."""
-TICK_S = 1.0
+TICK_S = 10.0
+"""The longest the maintenance loop sleeps (a penalty given meanwhile ends at most this late)."""
+EXPIRY_SLACK_S = 0.05
+"""`expire` drops a neighbour only once its TTL is strictly past."""
 CACHE_READ_TIMEOUT_S = 2.0
 CLOSE_TIMEOUT_S = 5.0
 REJECT_LOG_INTERVAL_S = 60.0
@@ -86,6 +90,7 @@ class Browsing:
         self._resolve_timeout = resolve_timeout
         self._refresh_interval = refresh_interval
         self._send: trio.MemorySendChannel[_Event] | None = None
+        self._wake = trio.Event()
         self._slots = trio.Semaphore(RESOLVERS)
         # All three hold only names being resolved, so each stays at most RESOLVERS long.
         self._resolving: set[str] = set()
@@ -184,6 +189,7 @@ class Browsing:
             self._reject(e)
             return
         self._notify(self._table.seen(advert, trio.current_time(), name))
+        self.wake()
 
     def _reject(self, error: BadAdvertError) -> None:
         """Count a bad record; log at most once a minute, because a flood must not flood logs."""
@@ -200,10 +206,20 @@ class Browsing:
         )
         self._rejected_logged = self.rejected
 
+    def wake(self) -> None:
+        """Plan the maintenance sleep again: a new neighbour or penalty may end sooner."""
+        self._wake.set()
+
     async def _maintain(self) -> None:
         next_refresh = trio.current_time() + self._refresh_interval
         while True:
-            await trio.sleep(TICK_S)
+            # Sleep until something can change by time alone (a TTL or a penalty ends, the
+            # next resync), at most TICK_S: a wake-up every second was most of an idle box's
+            # CPU on these machines (each is charged a whole timer tick).
+            due = min(next_refresh, (self._table.next_change() or math.inf) + EXPIRY_SLACK_S)
+            self._wake = trio.Event()
+            with trio.move_on_after(max(0.0, min(due - trio.current_time(), TICK_S))):
+                await self._wake.wait()
             now = trio.current_time()
             self._notify(self._table.expire(now))
             if now < next_refresh:

@@ -91,6 +91,7 @@ class Discovery:
         self._table = NeighbourTable(advert.node_id, capacity=capacity, ttl=ttl)
         self._resolve_timeout = resolve_timeout
         self._refresh_interval = ttl / 3
+        self._browsing: Browsing | None = None
         self._wake = trio.Event()
         self._registered: ServiceInfo | None = None
         self._running = False
@@ -120,6 +121,8 @@ class Discovery:
             ValueError: `seconds` is not positive.
         """
         self._emit(self._table.penalize(node_id, trio.current_time(), seconds))
+        if self._browsing is not None:
+            self._browsing.wake()
 
     def update(self, advert: Advert) -> None:
         """Announce a new advert (a new version, channel or address); returns at once.
@@ -151,7 +154,7 @@ class Discovery:
             zc = await trio.to_thread.run_sync(_zc.open_zeroconf, self._interfaces)
             try:
                 async with trio.open_nursery() as nursery:
-                    browsing = Browsing(
+                    browsing = self._browsing = Browsing(
                         zc,
                         self._table,
                         self._emit,

@@ -212,6 +212,15 @@ class NeighbourTable:
             del self._penalties[node_id]
         return changes
 
+    def next_change(self) -> float | None:
+        """The earliest time `expire` may report a change that depends on time alone: the
+        oldest neighbour's TTL ending, or a penalty of a known neighbour ending (None: none
+        pending). New records or penalties can only bring it later or add their own."""
+        times = [p.until for n, p in self._penalties.items() if n in self._entries]
+        if self._entries:
+            times.append(next(iter(self._entries.values())).last_seen + self.ttl)
+        return min(times, default=None)
+
     def active(self, now: float) -> list[Neighbour]:
         """Neighbours to use now: seen within the TTL, not penalized, ordered by node id."""
         return sorted(

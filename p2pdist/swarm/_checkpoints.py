@@ -20,21 +20,23 @@ from ..fs import atomic_write
 from . import _resume
 from ._alerts import CacheFlushed, ResumeData, ResumeFailed
 from ._config import SwarmConfig
-from ._records import TorrentRecord
+from ._records import TorrentRecord, Wakeup
 
 log = logging.getLogger(__name__)
 
 RESUME_TIMEOUT_S = 10.0
-IDLE_CHECK_S = 2.0
-"""How often the loop looks at torrents when every one is complete."""
+IDLE_CHECK_S = 30.0
+"""How often the loop looks at torrents when every one is complete (a change wakes it)."""
 
 
 class Checkpoints:
     """The resume files of the swarm's torrents (`torrents` is the swarm's own live dict)."""
 
-    def __init__(self, config: SwarmConfig, torrents: Mapping[str, TorrentRecord]) -> None:
+    def __init__(self, config: SwarmConfig, torrents: Mapping[str, TorrentRecord],
+                 wakeup: Wakeup) -> None:
         self._config = config
         self._torrents = torrents
+        self._wakeup = wakeup
 
     def answered(self, t: TorrentRecord, notice: ResumeData | CacheFlushed | ResumeFailed
                  ) -> None:
@@ -108,8 +110,11 @@ class Checkpoints:
         busy = True
         while True:
             # Complete torrents change little (upload counters): when every torrent is, look
-            # less often, which is most of an idle seeding box's wake-ups.
-            await trio.sleep(budget.check_interval_s if busy else IDLE_CHECK_S)
+            # when one changes, or seldom (an idle box's CPU is its wake-ups, see Wakeup).
+            if busy:
+                await trio.sleep(budget.check_interval_s)
+            else:
+                await self._wakeup.wait(IDLE_CHECK_S)
             now = trio.current_time()
             busy = False
             for t in list(self._torrents.values()):

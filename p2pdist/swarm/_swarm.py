@@ -49,7 +49,15 @@ from ._errors import UnknownTorrentError
 from ._listen import ListenWatch
 from ._params import torrent_params
 from ._peers import PeerBook
-from ._records import CHECKING, Deletion, Runtime, TorrentRecord, parse_ip, state_of
+from ._records import (
+    CHECKING,
+    Deletion,
+    Runtime,
+    TorrentRecord,
+    Wakeup,
+    parse_ip,
+    state_of,
+)
 from ._schedule import format_rate
 from ._selection import paths_with_pieces
 from ._session import open_session
@@ -59,6 +67,9 @@ log = logging.getLogger(__name__)
 
 DELETE_TIMEOUT_S = 60.0
 PEER_POLL_INTERVAL_S = 1.0
+IDLE_POLL_S = 30.0
+"""The peer poll's pace while every torrent is complete (a change wakes it; bans expire late
+by at most this)."""
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
 DIAL_SOURCE = lt.peer_info.tracker
@@ -83,7 +94,8 @@ class Swarm:
         self._torrents: dict[str, TorrentRecord] = {}
         self._deletions: dict[str, Deletion] = {}
         self._peers = PeerBook()
-        self._checkpoints = Checkpoints(config, self._torrents)
+        self._wakeup = Wakeup()
+        self._checkpoints = Checkpoints(config, self._torrents, self._wakeup)
         self._rt: Runtime | None = None
         self._closing = False
         self._listen = ListenWatch(config.listen_interfaces)
@@ -218,6 +230,7 @@ class Swarm:
         if not seed_mode and atp.ti is not None:
             resumed = paths_with_pieces(atp.ti, list(atp.have_pieces))
         self._torrents[key] = TorrentRecord(key, handle, facts, resumed_paths=resumed)
+        self._wakeup.set()
 
     def resumed_paths(self, key: str) -> frozenset[str]:
         """Paths of `key` with pieces taken from resume data when it was added: libtorrent did
@@ -449,10 +462,15 @@ class Swarm:
 
     async def _peer_poll_loop(self) -> None:
         """Read peer counters often enough that disconnects lose at most a second of bytes;
-        notice a torrent that was complete and wants pieces again."""
+        notice a torrent that was complete and wants pieces again. While every torrent is
+        complete and settled it waits for a change instead (see Wakeup)."""
+        busy = True
         while True:
-            await trio.sleep(PEER_POLL_INTERVAL_S)
-            reopened = False
+            if busy:
+                await trio.sleep(PEER_POLL_INTERVAL_S)
+            else:
+                await self._wakeup.wait(IDLE_POLL_S)
+            reopened = busy = False
             for t in list(self._torrents.values()):
                 if t.removed:
                     continue
@@ -464,6 +482,9 @@ class Swarm:
                 # ledger still follows connections from the download.
                 if not (st.is_finished and t.ledger.settled()):
                     self._peers.poll(t, st, self._lan())
+                    busy = True
+                elif st.state in CHECKING:
+                    busy = True
             if reopened:
                 self._recount_connect_candidates()
             if self._bans.expire(trio.current_time()):
@@ -538,6 +559,7 @@ class Swarm:
         t = self._torrents.get(key)
         if t is not None:
             t.poke()
+        self._wakeup.set()
 
     async def _shutdown(self) -> None:
         """Save resume data (bounded), then destroy the session off the event loop."""
