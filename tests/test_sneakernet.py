@@ -6,6 +6,7 @@ the drive are refused, and the box's active release is never disturbed by a fail
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,7 +183,7 @@ def test_import_progress_reaches_the_total(w: World, tmp_path: Path) -> None:
     m = store.load_manifest(CHANNEL, store.active_version(CHANNEL) or 0)
     assert {t for _d, t in seen} == {sum(f.size for f in m.files)}
     # One pass: each copy is hashed as it is written, not read back again.
-    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False)), seen
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(seen)), seen
 
 
 def _bytes_read() -> int:

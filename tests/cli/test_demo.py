@@ -33,9 +33,10 @@ def test_demo_json_contract(tmp_path: Path) -> None:
         assert (b["bytes_from_lan"] + b["bytes_from_seeders"] + b["bytes_from_origin"]
                 >= summary["size"])
     # The seeder seeds while it fetches (cut-through), and its peer exchange names the origin,
-    # so an elected box that dials early may take part of its copy from the origin itself; the
-    # origin still carries about one copy, never one per box.
-    assert summary["origin_egress_bytes"] <= 2 * summary["size"] * 1.1
+    # so an elected box that dials early may take part of its copy from the origin itself: the
+    # origin carries the seeder's copy and at most one per site (its elected box), never one
+    # per box (one copy in three local runs, 1.8 in the CI run that found this).
+    assert summary["origin_egress_bytes"] <= (summary["sites"] + 1) * summary["size"] * 1.1
     # site1 has two boxes: one took the WAN copy, the other mostly its neighbour's bytes
     site1 = [b for b in summary["boxes"] if b["site"] == "site1"]
     assert sum(b["bytes_from_lan"] for b in site1) > 0
