@@ -79,6 +79,6 @@ async def test_a_stop_while_the_pieces_are_checked_leaves_with_cancelled(tmp_pat
     async with trio.open_nursery() as nursery:
         box = await start_swarm(nursery, config(tmp_path, "127.0.0.97"))
         nursery.start_soon(add, box)
-        await trio.testing.wait_all_tasks_blocked(cushion=0.02)  # `add` is in its thread
+        await trio.testing.wait_all_tasks_blocked()  # `add` is in its thread
         nursery.cancel_scope.cancel()
     assert added == []
