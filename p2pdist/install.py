@@ -21,7 +21,7 @@ import trio
 
 from manifest import FileEntry, Manifest, VerifiedRelease
 
-from .errors import ContentMismatchError
+from .errors import ContentMismatchError, first_known_error
 from .hashing import OnBytes, cores
 from .i18n import _
 from .pipeline import PipelineStore, update_release
@@ -88,25 +88,23 @@ class FolderSource:
                     self.progress(done, total)
 
         limiter = trio.CapacityLimiter(cores())
-        failures: list[Exception] = []
 
-        async def copy(e: FileEntry, cancel: trio.CancelScope) -> None:
-            try:
-                digest = await trio.to_thread.run_sync(partial(
-                    self.store.add_file, m, e, self._checked(e), link=self.link,
-                    on_bytes=copied), limiter=limiter)
-            except Exception as failed:  # the first one is raised; the other copies stop
-                failures.append(failed)
-                cancel.cancel()
-                return
+        async def copy(e: FileEntry) -> None:
+            digest = await trio.to_thread.run_sync(partial(
+                self.store.add_file, m, e, self._checked(e), link=self.link, on_bytes=copied),
+                limiter=limiter)
             if digest == e.sha256:
                 self._unverified.discard(e.path)
 
-        async with trio.open_nursery() as nursery:
-            for e in sorted(self._fetch, key=lambda e: -e.size):
-                nursery.start_soon(copy, e, nursery.cancel_scope)
-        if failures:
-            raise failures[0]
+        try:  # the first failure cancels the other copies
+            async with trio.open_nursery() as nursery:
+                for e in sorted(self._fetch, key=lambda e: -e.size):
+                    nursery.start_soon(copy, e)
+        except BaseExceptionGroup as group:
+            known = first_known_error(group)
+            if known is None:
+                raise
+            raise known from group
 
     def unverified(self) -> Set[str]:
         return frozenset(self._unverified)

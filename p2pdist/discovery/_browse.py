@@ -22,6 +22,7 @@ import trio
 from zeroconf import ServiceInfo, ServiceStateChange, Zeroconf
 
 from p2pdist.i18n import _
+from p2pdist.wakeup import Wakeup
 
 from . import _zc
 from ._advert import Advert, BadAdvertError
@@ -90,7 +91,7 @@ class Browsing:
         self._resolve_timeout = resolve_timeout
         self._refresh_interval = refresh_interval
         self._send: trio.MemorySendChannel[_Event] | None = None
-        self._wake = trio.Event()
+        self._wake = Wakeup()
         self._slots = trio.Semaphore(RESOLVERS)
         # All three hold only names being resolved, so each stays at most RESOLVERS long.
         self._resolving: set[str] = set()
@@ -217,9 +218,7 @@ class Browsing:
             # next resync), at most TICK_S: a wake-up every second was most of an idle box's
             # CPU on these machines (each is charged a whole timer tick).
             due = min(next_refresh, (self._table.next_change() or math.inf) + EXPIRY_SLACK_S)
-            self._wake = trio.Event()
-            with trio.move_on_after(max(0.0, min(due - trio.current_time(), TICK_S))):
-                await self._wake.wait()
+            await self._wake.wait(max(0.0, min(due - trio.current_time(), TICK_S)))
             now = trio.current_time()
             self._notify(self._table.expire(now))
             if now < next_refresh:

@@ -17,10 +17,11 @@ from p2pdist.errors import P2PDistError, StorageError
 from p2pdist.i18n import _
 
 from ..fs import atomic_write
+from ..wakeup import Wakeup
 from . import _resume
 from ._alerts import CacheFlushed, ResumeData, ResumeFailed
 from ._config import SwarmConfig
-from ._records import TorrentRecord, Wakeup
+from ._records import TorrentRecord
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class Checkpoints:
         busy = True
         while True:
             # Complete torrents change little (upload counters): when every torrent is, look
-            # when one changes, or seldom (an idle box's CPU is its wake-ups, see Wakeup).
+            # when one changes, or seldom (an idle box's CPU is its wake-ups, see p2pdist.wakeup).
             if busy:
                 await trio.sleep(budget.check_interval_s)
             else:

@@ -45,29 +45,6 @@ class TorrentRecord:
         self.changed = trio.Event()
 
 
-class Wakeup:
-    """Wakes the swarm's loops that sleep long while nothing downloads: any torrent's change
-    (an alert: added, state changed, finished, rechecked) sets it.
-
-    Why: on these machines the kernel charges a process a whole timer tick for each wake-up
-    (a trio program that only sleeps in loops of 1 s and 2 s is charged 2 % of a core), so an
-    idle box's CPU is its number of wake-ups, not its work: an empty swarm cost 2.6-3.1 %.
-    """
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-
-    def set(self) -> None:
-        self._event.set()
-        self._event = trio.Event()
-
-    async def wait(self, timeout_s: float) -> None:
-        """Return at the next change, or after `timeout_s`."""
-        event = self._event
-        with trio.move_on_after(timeout_s):
-            await event.wait()
-
-
 @dataclass(eq=False)
 class Deletion:
     """A removal with its files, until libtorrent says they are gone (or why not)."""

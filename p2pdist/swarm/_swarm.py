@@ -20,6 +20,7 @@ import trio
 from p2pdist._libtorrent import lt
 from p2pdist.errors import StorageError, TransferError
 from p2pdist.i18n import _
+from p2pdist.wakeup import Wakeup
 
 from . import _resume
 from ._alerts import (
@@ -49,15 +50,7 @@ from ._errors import UnknownTorrentError
 from ._listen import ListenWatch
 from ._params import torrent_params
 from ._peers import PeerBook
-from ._records import (
-    CHECKING,
-    Deletion,
-    Runtime,
-    TorrentRecord,
-    Wakeup,
-    parse_ip,
-    state_of,
-)
+from ._records import CHECKING, Deletion, Runtime, TorrentRecord, parse_ip, state_of
 from ._schedule import format_rate
 from ._selection import paths_with_pieces
 from ._session import open_session
@@ -463,7 +456,7 @@ class Swarm:
     async def _peer_poll_loop(self) -> None:
         """Read peer counters often enough that disconnects lose at most a second of bytes;
         notice a torrent that was complete and wants pieces again. While every torrent is
-        complete and settled it waits for a change instead (see Wakeup)."""
+        complete and settled it waits for a change instead (see p2pdist.wakeup)."""
         busy = True
         while True:
             if busy:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from manifest import Kind
 from p2pdist.errors import ConfigError, CorruptStateError, StorageError
 from p2pdist.store import Policy, Store
 from p2pdist.store import _intake as store_module
+from tests.world import holds_for
 
 CH = "national/winter-2027"
 FIVE = {f"电影/片{i}.mp4": bytes([i]) * (1000 + i) for i in range(5)}
@@ -145,12 +145,13 @@ async def test_averify_cancellation_stops_the_worker(store, kit, release) -> Non
     kit.install(rel)
     chunks: list[int] = []
     started = trio.Event()
+    resume = threading.Event()
 
     def progress(done: int, total: int) -> None:
         chunks.append(done)
         if len(chunks) == 1:
             trio.from_thread.run_sync(started.set)
-        time.sleep(0.05)
+            assert resume.wait(10)  # held at the first chunk until the check is cancelled
 
     async def run() -> None:
         await store.averify_release(rel.manifest, rel.manifest.files, progress)
@@ -160,7 +161,8 @@ async def test_averify_cancellation_stops_the_worker(store, kit, release) -> Non
         await started.wait()
         nursery.cancel_scope.cancel()
     seen = len(chunks)
-    await trio.sleep(0.3)
+    resume.set()  # the worker goes on to its next chunk, where it must stop
+    holds_for(lambda: len(chunks) == seen, 0.5, "the worker reported a chunk after the cancel")
     assert len(chunks) == seen < 8  # the worker stopped at its next chunk
 
 
