@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from p2pdist._libtorrent import lt
+from p2pdist.allocator import tune_for_daemon
 
 from ._config import SwarmConfig
 
@@ -83,6 +84,7 @@ def open_session(config: SwarmConfig, *, upload_limit: int, download_limit: int)
     """A session with the default plugins (ut_metadata, ut_pex and smart_ban, which bans the
     peer whose blocks made a piece fail) and `session_settings`."""
     settings = session_settings(config, upload_limit=upload_limit, download_limit=download_limit)
+    tune_for_daemon()  # before libtorrent's threads allocate: see p2pdist.allocator
     ses = lt.session(settings, lt.session_flags_t.add_default_plugins)
     for host, port in config.dht_bootstrap_nodes:
         ses.add_dht_node((host, port))
