@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import trio
 
@@ -21,6 +22,7 @@ from manifest import VerifiedRelease
 from p2pdist.agent import Offer, Source, SourceFailure, ask, resolve
 from p2pdist.boxstate import BoxState
 from p2pdist.errors import StorageError
+from p2pdist.feeds import FeedInfo, watch_info
 from p2pdist.fetch import FetchPhase, fetch_release, release_key
 from p2pdist.store import Store
 from p2pdist.swarm import PeerSource, Swarm, UnknownTorrentError
@@ -53,7 +55,8 @@ class Follower:
 
     def __init__(self, *, swarm: Swarm, store: Store, state: BoxState, channels: tuple[str, ...],
                  upstream: tuple[str, ...], poll_interval_s: float, metrics: SeederMetrics,
-                 on_release: OnRelease, clock: Callable[[], float] = time.time) -> None:
+                 on_release: OnRelease, on_offer: Callable[[], None] = lambda: None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.swarm = swarm
         self.store = store
         self.state = state
@@ -62,7 +65,9 @@ class Follower:
         self.poll_interval_s = poll_interval_s
         self.metrics = metrics
         self.on_release = on_release
+        self.on_offer = on_offer  # told when `offering` changed
         self.clock = clock
+        self._upstream_changed = {c: trio.Event() for c in channels}
         self.fetching: dict[str, str] = {}  # channel -> swarm key
         self.offering: dict[str, int] = {}  # channel -> version fetching, offered downstream
 
@@ -70,6 +75,9 @@ class Follower:
         async with trio.open_nursery() as nursery:
             for channel in self.channels:
                 nursery.start_soon(self._follow, channel)
+            for url in self.upstream:
+                nursery.start_soon(partial(watch_info, fallback_s=self.poll_interval_s),
+                                   url, self._upstream_info)
             task_status.started()
 
     async def _follow(self, channel: str) -> None:
@@ -78,7 +86,23 @@ class Follower:
                 await self.poll(channel)
             except P2PDistError as e:
                 self._error("poll_failed", channel, e)
-            await trio.sleep(self.poll_interval_s)
+            with trio.move_on_after(self.poll_interval_s):
+                await self._upstream_changed[channel].wait()
+            self._upstream_changed[channel] = trio.Event()
+
+    def _upstream_info(self, info: FeedInfo) -> None:
+        """An upstream's info changed (it held our request until then): poll each channel it
+        offers newer than the one active or being fetched here now, not at the next interval."""
+        for channel, offered in info.channels.items():
+            event = self._upstream_changed.get(channel)
+            if event is None or offered <= self.offering.get(channel, 0):
+                continue
+            try:
+                active = self.store.active_version(channel) or 0
+            except P2PDistError:
+                active = 0  # the poll will name what is wrong with the store
+            if offered > active:
+                event.set()
 
     def _error(self, event: str, channel: str, error: BaseException, url: str | None = None
                ) -> None:
@@ -152,6 +176,7 @@ class Follower:
             if phase is FetchPhase.STARTED:
                 started.set()
                 self.offering[channel] = m.version  # its torrent serves what it has from now
+                self.on_offer()
 
         log.info(kv("fetch_started", channel=channel, version=m.version,
                     upstream=offer.source.url, peers=len(peers)))
@@ -168,7 +193,8 @@ class Follower:
             failure = first_leaf(group)
         finally:
             del self.fetching[channel]
-            self.offering.pop(channel, None)
+            if self.offering.pop(channel, None) is not None:
+                self.on_offer()
         if failure is not None:
             self._error("fetch_failed", channel, failure, offer.source.url)
             if started.is_set():

@@ -20,6 +20,7 @@ from p2pdist.feeds import serve_asgi, serve_feed
 from p2pdist.i18n import _
 from p2pdist.store import Store
 from p2pdist.swarm import Swarm, TorrentSnapshot, UnknownTorrentError
+from p2pdist.wakeup import Wakeup
 
 from ._config import SeederConfig
 from ._dashboard import make_app
@@ -70,6 +71,7 @@ class SeederService:
         self.previous: dict[str, str] = {}  # channel -> the key kept seeded after a new release
         self.super_seeding: set[str] = set()  # keys super-seeded now
         self.seeded_version: dict[str, int] = {}  # channel -> version seeded now
+        self.offers = Wakeup()  # what the feed offers changed: held /info requests answer
         self.served: dict[str, tuple[Path, frozenset[str]]] = {}
         """Web seed: torrent name -> (its folder on disk, the manifest's file paths)."""
 
@@ -112,7 +114,8 @@ class SeederService:
             source = SeederFeedSource(
                 self.node_id, self.store, self.state, self.config.channels,
                 lambda: self.swarm.listen_port, intake,
-                fetching=lambda: self.follower.offering if self.follower is not None else {})
+                fetching=lambda: self.follower.offering if self.follower is not None else {},
+                changes=self.offers)
             webseed = make_webseed_app(self.webseed_file)
             with self._setting("feed"):
                 self.feed_port = await nursery.start(partial(
@@ -165,7 +168,8 @@ class SeederService:
         self.follower = Follower(
             swarm=self.swarm, store=self.store, state=self.state, channels=self.config.channels,
             upstream=self.config.upstream, poll_interval_s=self.config.poll_interval_s,
-            metrics=self.metrics, on_release=self._seeded, clock=self.clock)
+            metrics=self.metrics, on_release=self._seeded, on_offer=self.offers.set,
+            clock=self.clock)
         return self.follower
 
     async def seed_active(self, channel: str) -> None:
@@ -197,6 +201,7 @@ class SeederService:
         old = self.seeding.get(channel)
         self.seeding[channel] = key
         self.seeded_version[channel] = version
+        self.offers.set()  # answer the feed requests held for a change
         self._apply_super_seeding()
         m = self.store.load_manifest(channel, version)
         self.served[key] = (self.store.save_path(channel, version) / key,

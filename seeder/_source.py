@@ -16,6 +16,7 @@ from typing import Any
 
 from p2pdist.boxstate import BoxState
 from p2pdist.store import Store
+from p2pdist.wakeup import Wakeup
 
 from ._intake import CheckinIntake
 
@@ -25,8 +26,10 @@ class SeederFeedSource:
 
     def __init__(self, node_id: str, store: Store, state: BoxState, channels: tuple[str, ...],
                  swarm_port: Callable[[], int], intake: CheckinIntake,
-                 fetching: Callable[[], Mapping[str, int]] = dict) -> None:
+                 fetching: Callable[[], Mapping[str, int]] = dict,
+                 changes: Wakeup | None = None) -> None:
         self.node_id = node_id
+        self.changes = changes or Wakeup()  # set by the service when what it offers changes
         self.fetching = fetching  # channel -> version being fetched, its torrent in the swarm
         self.store = store
         self.state = state
@@ -45,6 +48,9 @@ class SeederFeedSource:
         roots = self.state.root_files()
         return {"api": 1, "node_id": self.node_id, "role": "seeder", "channels": held,
                 "swarm_port": self.swarm_port(), "root_version": roots[-1][0] if roots else 0}
+
+    async def changed(self, timeout_s: float) -> None:
+        await self.changes.wait(timeout_s)
 
     def root(self, version: int) -> bytes | None:
         for v, path in self.state.root_files():

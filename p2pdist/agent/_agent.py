@@ -29,7 +29,7 @@ from ..config import BoxConfig
 from ..control import serve_control, socket_path
 from ..discovery import Advert
 from ..errors import ConfigError, StorageError
-from ..feeds import FeedClient, FeedInfo, serve_feed
+from ..feeds import FeedClient, FeedInfo, serve_feed, watch_info
 from ..feeds.proving import proves
 from ..i18n import _
 from ..repair import Repairer
@@ -37,6 +37,7 @@ from ..seeding import seed_active
 from ..store import Store
 from ..swarm import Swarm, SwarmConfig
 from ..trust import TrustState, last_trusted
+from ..wakeup import Wakeup
 from ..web import Library, serve_library
 from ._checkins import Checkins, channel_reports
 from ._downloads import PEER_REFRESH_S, DownloadSupervisor
@@ -96,6 +97,7 @@ class BoxAgent(DownloadSupervisor):
         self.demotions = Demotions()  # elected boxes that delivered nothing, passed over
         self.last_errors: list[dict[str, Any]] = []
         self._poke = trio.Event()
+        self.holdings = Wakeup()  # what this box offers changed (its feed's held requests)
         self._discovery: LanDiscovery | None = None
         self._neighbours_probed = trio.Event()
         self._probe_now = trio.Event()
@@ -131,7 +133,7 @@ class BoxAgent(DownloadSupervisor):
                 if key in seeded:
                     self.seeding[c] = key
             source = BoxFeedSource(self.node_id, self.store, self.state, self.config.channels,
-                                   self.swarm.listen_port)
+                                   self.swarm.listen_port, self.holdings)
             self.feed_port = await nursery.start(
                 partial(serve_feed, identity=self.state.identity()), source, self.config.feed)
             await nursery.start(serve_control, socket_path(self.data_dir),
@@ -146,6 +148,9 @@ class BoxAgent(DownloadSupervisor):
                 nursery.start_soon(self._static_neighbours_loop)
             if self.config.mdns:
                 nursery.start_soon(self._prove_neighbours_loop)
+            for url in self.config.seeders:
+                nursery.start_soon(partial(watch_info, fallback_s=self.config.poll_interval_s),
+                                   url, self._upstream_info)
             nursery.start_soon(self._settle_election)
             nursery.start_soon(self._wan_policy_loop)
             nursery.start_soon(self.checkins.run)
@@ -240,6 +245,21 @@ class BoxAgent(DownloadSupervisor):
                    if self._should_use_wan(False) else
                    _("site election settled with {n} neighbour(s): another box uses the WAN"))
             log.info(msg.format(n=len(self.neighbours)))
+
+    def _upstream_info(self, info: FeedInfo) -> None:
+        """A seeder's info changed (its feed held our request until it did): poll now if it
+        offers a version of a channel newer than any this box recorded."""
+        for channel in self.config.channels:
+            offered = info.channels.get(channel)
+            if offered is None:
+                continue
+            try:
+                newer = offered > max(self.store.releases(channel), default=0)
+            except P2PDistError:
+                newer = True  # the poll will name what is wrong with the store
+            if newer:
+                self.poke()
+                return
 
     def poke(self) -> None:
         """Poll sources now (a neighbour has something newer, or a technician asked)."""

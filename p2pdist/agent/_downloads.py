@@ -27,6 +27,7 @@ from ..i18n import _
 from ..store import Policy, Store
 from ..swarm import PeerSource, Swarm
 from ..trust import TrustState
+from ..wakeup import Wakeup
 from ._lan import LanDiscovery
 from ._machine import Input, Output, Phase, UpdateMachine
 from ._policy import Demotions, LanPeer
@@ -62,6 +63,7 @@ class DownloadSupervisor:
     node_id: str
     _stalled: dict[str, bool]
     _discovery: LanDiscovery | None
+    holdings: Wakeup
     _poke: trio.Event
     election_settled: trio.Event
 
@@ -112,8 +114,7 @@ class DownloadSupervisor:
             if p is FetchPhase.STARTED:
                 m.feed(Input.STARTED)
                 started.set()
-                if self._discovery is not None:
-                    self._discovery.advertise()  # neighbours may take pieces from us already
+                self._announce()  # neighbours may take pieces from us already
             elif p is FetchPhase.DOWNLOADED and m.phase is Phase.DOWNLOADING:
                 m.feed(Input.DOWNLOADED)
             elif p is FetchPhase.CHECKED:
@@ -157,9 +158,15 @@ class DownloadSupervisor:
         self.seeding[channel] = key
         if old and old != key:
             await self.swarm.remove(old)
+        self._announce()
+        return None
+
+    def _announce(self) -> None:
+        """Tell neighbours what this box holds now: its mDNS advert, and the feed requests
+        held for a change (see `p2pdist.feeds`)."""
         if self._discovery is not None:
             self._discovery.advertise()
-        return None
+        self.holdings.set()
 
     async def _watch_newer(self, channel: str, version: int,
                            found: list[tuple[VerifiedRelease, Offer]],

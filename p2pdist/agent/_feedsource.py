@@ -12,14 +12,16 @@ from typing import Any
 
 from ..boxstate import BoxState
 from ..store import Store
+from ..wakeup import Wakeup
 
 
 class BoxFeedSource:
     """`p2pdist.feeds.FeedSource` for a box."""
 
     def __init__(self, node_id: str, store: Store, state: BoxState, channels: tuple[str, ...],
-                 swarm_port: int) -> None:
+                 swarm_port: int, changes: Wakeup) -> None:
         self.node_id = node_id
+        self.changes = changes  # set by the agent when it records a release
         self.store = store
         self.state = state
         self.channels = channels
@@ -34,6 +36,9 @@ class BoxFeedSource:
         roots = self.state.root_files()
         return {"api": 1, "node_id": self.node_id, "role": "box", "channels": chans,
                 "swarm_port": self.swarm_port, "root_version": roots[-1][0] if roots else 0}
+
+    async def changed(self, timeout_s: float) -> None:
+        await self.changes.wait(timeout_s)
 
     def root(self, version: int) -> bytes | None:
         for v, path in self.state.root_files():

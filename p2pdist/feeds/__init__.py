@@ -11,6 +11,7 @@ from ._client import FeedClient, prove_identity
 from ._errors import BadResponseError, ResponseTooLargeError
 from ._prove import IdentityProofError, answer_challenge, new_nonce, verify_proof
 from ._server import FeedSource, serve_asgi, serve_feed
+from ._watch import watch_info
 
 __all__ = [
     "MAX_CHECKIN_BYTES",
@@ -27,4 +28,5 @@ __all__ = [
     "serve_asgi",
     "serve_feed",
     "verify_proof",
+    "watch_info",
 ]

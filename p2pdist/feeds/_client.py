@@ -25,8 +25,11 @@ from ._api import (
     parse_json_object,
 )
 from ._errors import BadResponseError
-from ._fetch import Fetcher
+from ._fetch import Fetcher, FetchResult
 from ._prove import MAX_PROOF_BYTES, PROVE_PATH, IdentityProofError, new_nonce, verify_proof
+
+HOLD_MARGIN_S = 10.0
+"""A held request's deadline is the wait it asked for plus this (the answer itself)."""
 
 
 class FeedClient:
@@ -89,6 +92,31 @@ class FeedClient:
         result = await self._fetcher.fetch(
             "GET", INFO_PATH, what=_("info document"), max_bytes=MAX_INFO_BYTES
         )
+        return self._parse_info(result)
+
+    async def info_change(self, etag: str | None, wait_s: float
+                          ) -> tuple[FeedInfo | None, str | None]:
+        """The node's info once it differs from the document tagged `etag`, held by the node up
+        to `wait_s` seconds (a long poll, see `_hold`); with no `etag`, at once.
+
+        Returns:
+            (info, its ETag), or (None, ETag) when it did not change within the wait. A node
+            that does not hold answers at once (a 200 with the same document, maybe no ETag).
+
+        Raises:
+            As `info`.
+        """
+        headers = {} if etag is None else {"If-None-Match": etag,
+                                           "Prefer": f"wait={max(0, int(wait_s))}"}
+        result = await self._fetcher.fetch(
+            "GET", INFO_PATH, what=_("info document"), max_bytes=MAX_INFO_BYTES,
+            headers=headers, timeout_s=max(0.0, wait_s) + HOLD_MARGIN_S,
+        )
+        if result.status == 304 and etag is not None:
+            return None, result.etag
+        return self._parse_info(result), result.etag
+
+    def _parse_info(self, result: FetchResult) -> FeedInfo:
         url = self._url(INFO_PATH)
         if result.status == 404:
             raise BadResponseError(

@@ -95,10 +95,11 @@ def _base_url(base_url: str) -> httpx.URL:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """A successful exchange: a 2xx status with its whole body, or a 404 with no body."""
+    """A successful exchange: a 2xx status with its whole body, or a 404 or 304 with none."""
 
     status: int
     body: bytes
+    etag: str | None = None
 
 
 class Fetcher:
@@ -159,6 +160,8 @@ class Fetcher:
         max_bytes: int,
         params: Mapping[str, str] | None = None,
         content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
     ) -> FetchResult:
         """Send one request, retrying transient failures (transport errors, 429 and 5xx).
 
@@ -171,9 +174,11 @@ class Fetcher:
             max_bytes: the largest body accepted; more stops the transfer.
             params: query parameters.
             content: the request body for POST.
+            headers: extra request headers (a long poll's `If-None-Match` and `Prefer`).
+            timeout_s: this request's deadline per attempt, if not the fetcher's.
 
         Returns:
-            The status (2xx or 404) and the whole body (empty for 404).
+            The status (2xx, 304 or 404), the whole body (empty for 304 and 404) and the ETag.
 
         Raises:
             ResponseTooLargeError: the body is (or is announced as) over `max_bytes`.
@@ -185,7 +190,8 @@ class Fetcher:
         while True:
             try:
                 return await self._attempt(
-                    method, path, what, max_bytes, params, content, attempt
+                    method, path, what, max_bytes, params, content, attempt, headers,
+                    self._timeout_s if timeout_s is None else timeout_s
                 )
             except (NetworkError, FetchTimeoutError, BadResponseError) as e:
                 transient = not isinstance(e, BadResponseError) or e.status in _RETRY_STATUSES
@@ -207,14 +213,19 @@ class Fetcher:
         params: Mapping[str, str] | None,
         content: bytes | None,
         attempt: int,
+        extra_headers: Mapping[str, str] | None,
+        timeout_s: float,
     ) -> FetchResult:
         """One request under one overall deadline; all foreign errors are translated here."""
-        headers = {"Content-Type": "application/octet-stream"} if content is not None else None
+        headers = dict(extra_headers or {})
+        if content is not None:
+            headers["Content-Type"] = "application/octet-stream"
         url = self.url(path)
         try:
-            with trio.fail_after(self._timeout_s):
+            with trio.fail_after(timeout_s):
                 request = self._http.build_request(
-                    method, path.lstrip("/"), params=params, content=content, headers=headers
+                    method, path.lstrip("/"), params=params, content=content, headers=headers,
+                    timeout=httpx.Timeout(timeout_s),
                 )
                 url = str(request.url)
                 response = await self._http.send(request, stream=True)
@@ -229,7 +240,7 @@ class Fetcher:
                 _(
                     "{url}: no complete answer within {seconds:g} s (attempt {n} of {total}); "
                     "the link is too slow or the peer is stuck"
-                ).format(url=url, seconds=self._timeout_s, n=attempt, total=self._attempts)
+                ).format(url=url, seconds=timeout_s, n=attempt, total=self._attempts)
             ) from e
         except Exception as e:
             # httpx, httpcore, h11, anyio and OS errors alike: none may escape untranslated.
@@ -245,8 +256,11 @@ class Fetcher:
     ) -> FetchResult:
         """Check the status and headers, then stream the body, stopping past `max_bytes`."""
         status = response.status_code
+        etag = response.headers.get("etag")
         if status == 404:
             return FetchResult(404, b"")
+        if status == 304:
+            return FetchResult(304, b"", etag)
         if status in _RETRY_STATUSES:
             raise BadResponseError(
                 _("{url}: the peer answered HTTP {status} (attempt {n} of {total})").format(
@@ -281,7 +295,7 @@ class Fetcher:
             if len(body) + len(chunk) > max_bytes:
                 raise _too_large(url, what, max_bytes)
             body += chunk
-        return FetchResult(status, bytes(body))
+        return FetchResult(status, bytes(body), etag)
 
 
 def _too_large(url: str, what: str, limit: int) -> ResponseTooLargeError:

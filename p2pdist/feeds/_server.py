@@ -45,6 +45,7 @@ from ._api import (
     FeedInfo,
     dump_json,
 )
+from ._hold import Holder, hold_request
 from ._prove import PROVE_PATH, answer_challenge, nonce_param
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class FeedSource(Protocol):
         """The latest signed manifest envelope of a (valid) channel, or None if there is none."""
         ...
 
+    async def changed(self, timeout_s: float) -> None:
+        """Return when `info()` may differ from what it returned before this call, or after
+        `timeout_s` (a long-polling client is answered then; see `_hold`)."""
+        ...
+
     def checkin(self, body: bytes, peer: str) -> tuple[int, Mapping[str, Any]] | None:
         """Take a check-in (at most MAX_CHECKIN_BYTES) from IP address `peer`.
 
@@ -98,6 +104,7 @@ class _Reply:
     body: bytes
     content_type: str
     allow: str | None = None
+    etag: str | None = None
 
     @classmethod
     def error(cls, status: HTTPStatus, allow: str | None = None) -> _Reply:
@@ -119,6 +126,7 @@ class FeedApp:
         self._source = source
         self._identity = identity
         self._mounts = dict(mounts or {})
+        self._holder = Holder()
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -166,14 +174,15 @@ class FeedApp:
             _("{method} {printable} from {peer}: {status} ({n_body} bytes)").format(
                 method=scope["method"], printable=_printable(scope["path"]), peer=peer,
                 status=reply.status, n_body=len(reply.body)))
-        headers = [
+        headers = [] if reply.status == HTTPStatus.NOT_MODIFIED else [
             (b"content-type", reply.content_type.encode()),
             (b"content-length", str(len(reply.body)).encode()),
-            (b"cache-control", b"no-store"),
-            (b"x-content-type-options", b"nosniff"),
         ]
+        headers += [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
         if reply.allow is not None:
             headers.append((b"allow", reply.allow.encode()))
+        if reply.etag is not None:
+            headers.append((b"etag", reply.etag.encode()))
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body, "more_body": False})
 
@@ -184,9 +193,12 @@ class FeedApp:
         if path == INFO_PATH:
             if method != "GET":
                 return _Reply.error(HTTPStatus.METHOD_NOT_ALLOWED, "GET")
-            info = self._source.info()
-            FeedInfo.from_json(info)  # a node must not publish what its peers would reject
-            return _Reply(200, dump_json(info), "application/json")
+            known, wait_s = hold_request(scope["headers"])
+            body, tag, new = await self._holder.answer(known, wait_s, self._info_document,
+                                                        self._source.changed)
+            if not new:
+                return _Reply(HTTPStatus.NOT_MODIFIED, b"", "", etag=tag)
+            return _Reply(200, body, "application/json", etag=tag)
         if path.startswith(ROOTS_PATH):
             if method != "GET":
                 return _Reply.error(HTTPStatus.METHOD_NOT_ALLOWED, "GET")
@@ -219,6 +231,11 @@ class FeedApp:
                 return _Reply.error(HTTPStatus.METHOD_NOT_ALLOWED, "POST")
             return await self._checkin(scope, receive, peer)
         return _Reply.error(HTTPStatus.NOT_FOUND)
+
+    def _info_document(self) -> bytes:
+        info = self._source.info()
+        FeedInfo.from_json(info)  # a node must not publish what its peers would reject
+        return dump_json(info)
 
     async def _checkin(
         self, scope: HTTPScope, receive: ASGIReceiveCallable, peer: str

@@ -89,6 +89,9 @@ class ScriptedSource:
     def manifest(self, channel: str) -> bytes | None:
         return None
 
+    async def changed(self, timeout_s: float) -> None:
+        await trio.sleep(timeout_s)  # never changes: a held request waits its whole time
+
     def checkin(self, body: bytes, peer: str) -> tuple[int, Mapping[str, Any]] | None:
         seq = verify_checkin(body).checkin.seq
         self.received.append(seq)

@@ -12,6 +12,7 @@ from typing import Any
 import trio
 
 from p2pdist.feeds import FeedInfo
+from p2pdist.wakeup import Wakeup
 
 Handler = Callable[[trio.SocketStream, bytes], Awaitable[None]]
 StartRaw = Callable[[Handler], Awaitable[str]]
@@ -28,6 +29,16 @@ class MemorySource:
     checkin_answer: tuple[int, Mapping[str, Any]] | None = (200, {"ok": True})
     checkins: list[tuple[bytes, str]] = field(default_factory=list)
     fail_info: int = 0
+    version: int = 7
+    changes: Wakeup = field(default_factory=Wakeup)
+
+    def offer(self, version: int) -> None:
+        """Offer another version of every channel, answering held /info requests."""
+        self.version = version
+        self.changes.set()
+
+    async def changed(self, timeout_s: float) -> None:
+        await self.changes.wait(timeout_s)
 
     def info(self) -> Mapping[str, Any]:
         if self.fail_info:
@@ -36,7 +47,7 @@ class MemorySource:
         return FeedInfo(
             node_id="box-湖南-01",
             role="box",
-            channels={c: 7 for c in self.manifests},
+            channels={c: self.version for c in self.manifests},
             swarm_port=6881,
             root_version=max(self.roots, default=1),
         ).to_json()

@@ -34,6 +34,9 @@ class Upstream:
     def manifest(self, channel: str) -> bytes | None:
         return self._manifest
 
+    async def changed(self, timeout_s: float) -> None:
+        await trio.sleep(timeout_s)  # never changes: a held request waits its whole time
+
     def checkin(self, body: bytes, peer: str) -> tuple[int, Mapping[str, Any]] | None:
         return None
 
