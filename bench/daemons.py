@@ -60,7 +60,9 @@ class Fleet:
     tb: Testbed
     world: World
     work: Path
-    poll_s: int
+    poll_s: int | None
+    """Seconds between every daemon's feed polls; None: each daemon's default (box 300 s,
+    seeder 60 s): releases are learnt through held feed requests, not polls."""
     procs: dict[str, NsProc] = field(default_factory=dict)
     data: dict[str, Path] = field(default_factory=dict)
     hosts: dict[str, Host] = field(default_factory=dict)
@@ -85,7 +87,7 @@ class Fleet:
         args: list[str | Path] = [
             "seeder", "init", "--out", conf, "--data", data, "--root", self.world.root,
             "--channel", self.world.channel, "--listen", f"{host.ip}:{SWARM_PORT}",
-            "--feed", f"{host.ip}:{FEED_PORT}", "--metrics", "", "--poll", str(self.poll_s)]
+            "--feed", f"{host.ip}:{FEED_PORT}", "--metrics", "", *self._poll()]
         if origin:
             args.append("--origin")
         else:
@@ -94,6 +96,9 @@ class Fleet:
         self.data[name] = data
         self.hosts[name] = host
         return conf
+
+    def _poll(self) -> list[str]:
+        return [] if self.poll_s is None else ["--poll", str(self.poll_s)]
 
     def start_seeder(self, name: str) -> NsProc:
         conf = self.work / f"{name}.toml"
@@ -108,7 +113,7 @@ class Fleet:
                 "--channel", self.world.channel, "--seeder", self.feed_url(self.tb.seeder),
                 "--lan", box.subnet, "--site", f"site{box.site}",
                 "--listen", f"{box.ip}:{SWARM_PORT}", "--feed", f"{box.ip}:{BOX_FEED_PORT}",
-                "--mdns-interface", box.ip, "--poll", str(self.poll_s), "--web", "")
+                "--mdns-interface", box.ip, *self._poll(), "--web", "")
         self.data[box.name] = data
         self.hosts[box.name] = box
         return data

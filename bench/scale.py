@@ -217,7 +217,8 @@ def run_size(size: int, args: argparse.Namespace, sha_mbps: float) -> dict[str, 
         s = Sampler([origin, box_a, box_b], work / "a")
         out: dict[str, Any] = {"bundle_bytes": bundle_bytes}
         try:
-            out.update(download_phases(s, work, size, origin, box_a, box_b, feed))
+            out.update(download_phases(s, work, size, origin, box_a, box_b, feed,
+                                       ports["o_swarm"]))
             box_b.stop()
             shutil.rmtree(work / "b", ignore_errors=True)
             # export + import (timed), then drop both copies
@@ -257,8 +258,26 @@ def run_size(size: int, args: argparse.Namespace, sha_mbps: float) -> dict[str, 
         return out
 
 
+def plain_reference(work: Path, origin_port: int) -> dict[str, Any]:
+    """Plain libtorrent with the box's settings fetching the same torrent from the origin (see
+    bench/plain_download.py): the memory libtorrent itself needs, beside the box's."""
+    from p2pdist.store import Store
+
+    torrent = work / "plain.torrent"
+    torrent.write_bytes(Store(work / "origin").load_manifest(CHANNEL, 1).torrent)
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "plain_download.py"), str(torrent),
+                        str(work / "plain"), "127.0.0.5", str(origin_port)],
+                       capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL)
+    shutil.rmtree(work / "plain", ignore_errors=True)
+    if r.returncode != 0:
+        raise SystemExit(f"plain libtorrent download failed:\n{r.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+    log(f"plain libtorrent: peak RSS {result['peak_rss_mb']} MB in {result['seconds']} s")
+    return result
+
+
 def download_phases(s: Sampler, work: Path, size: int, origin: Daemon, box_a: Daemon,
-                    box_b: Daemon, feed: str) -> dict[str, Any]:
+                    box_b: Daemon, feed: str, origin_port: int) -> dict[str, Any]:
     s.phase = "origin start"
     origin.start()
     _wait_feed(feed)
@@ -296,6 +315,8 @@ def download_phases(s: Sampler, work: Path, size: int, origin: Daemon, box_a: Da
     write_amp = box_a.total("write_bytes") / max(received, 1)
     origin_read = (origin.last.get("read_bytes", 0) - o_read0.get("read_bytes", 0))
     origin_hwm = origin.peak()
+    s.phase = "plain libtorrent"
+    plain = plain_reference(work, origin_port)
     # Box A seeds a verified release to box B; the origin is gone, so B can only take from A.
     s.phase = "seed"
     origin.stop()
@@ -328,6 +349,8 @@ def download_phases(s: Sampler, work: Path, size: int, origin: Daemon, box_a: Da
         "resume_refetch_bytes": lost,
         "resume_refetch_fraction_max": round(max(lost.values()) / size, 5),
         "box_download_peak_rss_mb": round(dl_hwm / 2**20, 1),
+        "plain_libtorrent_peak_rss_mb": plain["peak_rss_mb"],
+        "box_over_plain_libtorrent_mb": round(dl_hwm / 2**20 - plain["peak_rss_mb"], 1),
         "box_b_download_peak_rss_mb": round(b_hwm.get("VmHWM", 0) / 2**20, 1),
         "box_b_download_peak_anon_mb": round(box_b.peak_anon(s.samples) / 2**20, 1),
         "box_download_peak_anon_mb": round(box_a.peak_anon(s.samples, "download") / 2**20, 1),

@@ -46,7 +46,7 @@ CAPTURE = Path(__file__).with_name("results") / "captured"
 class Plan:
     """What one swarm suite runs, and its time limits."""
 
-    poll_s: int
+    poll_s: int | None
     deadline_s: float
     idle_s: float = 20.0
     lossy: WanConditions | None = None
@@ -66,7 +66,7 @@ class Plan:
             self.checkpoint.write_text(json.dumps(slim, indent=1) + "\n")
 
 
-def new_fleet(tb: Testbed, world: World, work: Path, poll_s: int, *,
+def new_fleet(tb: Testbed, world: World, work: Path, poll_s: int | None, *,
               seeders_hold: int | None) -> Fleet:
     """Configure origin, province and every box; the seeders hold `seeders_hold` if given."""
     precompile()

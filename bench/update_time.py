@@ -186,12 +186,19 @@ def run_scenario(topo: Topology, size: int, work: Path, *, plan: Plan, http: boo
         "site_ingress_over_F_max": max(sw["site_ingress_over_F"]) if sw else None,
         "idle_cpu_core_fraction": max(idle_means) if idle_means else None,
     }
+    # Not a target: the held mode measured from the moment the daemons were up. 24 daemons
+    # starting at once on 2 cores take ~0.3 s each (sweep: process up grows linearly with N);
+    # a field box starts on its own CPU.
+    up = (sw.get("timeline_summary") or {}).get("process_up_s", {}).get("median")
+    ratios_after_start = {"swarm_over_bound_after_start": ratio(
+        sw["makespan_s"] - up, bound) if sw.get("makespan_s") and up else None}
     met = {k: None if ratios[k] is None else (
         ratios[k] >= t if k in AT_LEAST else ratios[k] <= t) for k, t in TARGETS.items()}
     faults = suite.get("faults", [])
     return {
         "bench": "update_time",
         **ratios,
+        **ratios_after_start,
         "swarm_runner": "box run",
         "faults": faults,
         "faults_all_finished": all(f["finished"] == f["boxes"] for f in faults) if faults
@@ -270,8 +277,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--jitter", type=float, default=d.jitter_ms, help="lossy run: +- ms")
     ap.add_argument("--loss", type=float, default=d.loss,
                     help="lossy run: probability a packet is dropped")
-    ap.add_argument("--poll", type=int, default=5,
-                    help="seconds between feed polls of every daemon (seeders and boxes)")
+    ap.add_argument("--poll", type=int, default=None,
+                    help="seconds between feed polls of every daemon (seeders and boxes); "
+                    "default: the daemons' own (releases are learnt through held requests)")
     ap.add_argument("--idle", type=float, default=20.0, help="seconds of each idle-CPU window")
     ap.add_argument("--keep-logs", type=Path, default=None,
                     help="copy every daemon's log of every swarm run into this folder")
