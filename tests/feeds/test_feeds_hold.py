@@ -10,7 +10,7 @@ import trio.testing
 from feedsim import CHANNEL, MemorySource, StartRaw
 
 from p2pdist.feeds import FeedClient, FeedInfo, watch_info
-from p2pdist.feeds._hold import MAX_HOLD_S, hold_request
+from p2pdist.feeds._hold import MAX_HELD, MAX_HOLD_S, Holder, etag_of, hold_request
 
 HOLD_S = 20.0  # far above every bound below: an answer inside them was not the timeout's
 
@@ -119,3 +119,25 @@ async def test_the_watcher_does_not_hammer_a_node_that_does_not_hold(
             await trio.testing.wait_all_tasks_blocked(cushion=1.5)  # > MIN_GAP_S
             nursery.cancel_scope.cancel()
     assert len(requests) == 1 and len(told) == 1
+
+
+async def test_a_full_holder_answers_at_once() -> None:
+    """Past MAX_HELD waiting requests a node answers at once (its memory stays bounded); the
+    client sees an unchanged document and falls back to its poll interval."""
+    holder = Holder()
+    body = b'{"doc": 1}'
+    waited: list[float] = []
+
+    async def changed(timeout_s: float) -> None:
+        waited.append(timeout_s)
+        await trio.sleep(timeout_s)
+
+    tag = etag_of(body)
+    holder.held = MAX_HELD
+    with trio.fail_after(5):
+        assert await holder.answer(tag, HOLD_S, lambda: body, changed) == (body, tag, False)
+    assert waited == [] and holder.held == MAX_HELD
+    holder.held = 0
+    with trio.fail_after(5):
+        assert await holder.answer(tag, 0.2, lambda: body, changed) == (body, tag, False)
+    assert len(waited) == 1 and holder.held == 0
