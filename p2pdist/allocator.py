@@ -18,6 +18,8 @@ import ctypes
 import ctypes.util
 import logging
 
+from p2pdist.i18n import _
+
 log = logging.getLogger(__name__)
 
 # From glibc's <malloc.h>.
@@ -50,6 +52,6 @@ def tune_for_daemon() -> bool:
     ok = bool(mallopt(M_MMAP_THRESHOLD, THRESHOLD_BYTES) == 1)
     ok = bool(mallopt(M_TRIM_THRESHOLD, THRESHOLD_BYTES) == 1) and ok
     if not ok:
-        log.debug("mallopt refused the thresholds; glibc defaults stay")
+        log.debug(_("mallopt refused the thresholds; glibc's defaults stay"))
     _tuned = ok
     return ok

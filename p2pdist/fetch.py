@@ -154,6 +154,9 @@ async def fetch_release(
                          stall_timeout_s=stall_timeout_s)
     done = await update_release(store, source, release, policy=policy, on_phase=on_phase,
                                 keep_per_channel=keep_per_channel)
+    # A stop that came while the last step ran in its thread (the swarm stopped with it) is
+    # delivered here as the caller's Cancelled, not as "the Swarm is not running".
+    await trio.lowlevel.checkpoint_if_cancelled()
     snap = swarm.snapshot(source.key)
     m = release.manifest
     return FetchReport(

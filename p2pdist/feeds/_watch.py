@@ -15,6 +15,7 @@ from collections.abc import Callable
 import trio
 
 from ..errors import P2PDistError
+from ..i18n import _
 from ._api import FeedInfo
 from ._client import FeedClient
 from ._fetch import backoff_delay
@@ -51,7 +52,8 @@ async def watch_info(url: str, on_info: Callable[[FeedInfo], None], *, fallback_
                 failures += 1
                 delay = backoff_delay(failures - 1, 1.0, min(MAX_BACKOFF_S, fallback_s),
                                       rng.random())
-                log.debug("watching %s: %s (again in %.1f s)", url, e, delay)
+                log.debug(_("watching {url}: {e} (again in {s:.1f} s)").format(
+                    url=url, e=e, s=delay))
                 await trio.sleep(max(MIN_GAP_S, delay))
                 continue
             failures = 0
