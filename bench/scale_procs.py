@@ -137,6 +137,7 @@ class Sampler:
                                    "anon": fig.get("RssAnon", 0), "file": fig.get("RssFile", 0),
                                    "read": fig.get("read_bytes", 0),
                                    "write": fig.get("write_bytes", 0)}
+            row["mem"] = _meminfo()
             try:
                 st = request(self.box_data, "status", timeout=2)
             except Exception:  # a daemon starting or killed does not answer
@@ -166,6 +167,17 @@ class Sampler:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+def _meminfo() -> dict[str, int]:
+    """The machine's page cache and free memory (bytes): a phase whose reads exceed what it
+    sends may be re-reading pages evicted under pressure."""
+    out = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        name, _sep, rest = line.partition(":")
+        if name in ("MemAvailable", "Cached", "Dirty"):
+            out[name] = int(rest.split()[0]) * 1024
+    return out
 
 
 def _channel(st: dict[str, Any] | None) -> dict[str, Any]:
