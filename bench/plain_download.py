@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
 from p2pdist._libtorrent import lt  # noqa: E402
-from p2pdist.swarm._config import SwarmConfig  # noqa: E402
-from p2pdist.swarm._session import open_session  # noqa: E402
+from p2pdist.swarm import SwarmConfig  # noqa: E402
+from p2pdist.swarm._session import open_session  # noqa: E402  (the box's own session factory)
 
 TIMEOUT_S = 3600
 

@@ -1,5 +1,5 @@
-"""A wake-up for loops that sleep long while nothing happens: the swarm's idle polls and the
-mDNS table's maintenance.
+"""A wake-up for loops that sleep long while nothing happens: the swarm's idle polls, the mDNS
+table's maintenance, and feed requests held until what a node offers changes.
 
 Why: on these machines the kernel charges a process a whole timer tick for each wake-up (a
 trio program that only sleeps in loops of 1 s and 2 s is charged 2 % of a core), so an idle

@@ -26,10 +26,9 @@ class SeederFeedSource:
 
     def __init__(self, node_id: str, store: Store, state: BoxState, channels: tuple[str, ...],
                  swarm_port: Callable[[], int], intake: CheckinIntake,
-                 fetching: Callable[[], Mapping[str, int]] = dict,
-                 changes: Wakeup | None = None) -> None:
+                 fetching: Callable[[], Mapping[str, int]], changes: Wakeup) -> None:
         self.node_id = node_id
-        self.changes = changes or Wakeup()  # set by the service when what it offers changes
+        self.changes = changes  # set by the service when what it offers changes
         self.fetching = fetching  # channel -> version being fetched, its torrent in the swarm
         self.store = store
         self.state = state

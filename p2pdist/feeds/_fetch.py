@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import random
 import ssl
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from typing import Literal
 import httpx
 import trio
 
+from p2pdist.backoff import capped_backoff
 from p2pdist.errors import ConfigError, FetchTimeoutError, NetworkError, P2PDistError
 from p2pdist.i18n import _
 
@@ -48,8 +48,7 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float, jitter: float) -> f
     Returns:
         A delay in [step/2, step], where step = min(cap_s, base_s * 2**attempt).
     """
-    step = cap_s if attempt >= 64 else min(cap_s, math.ldexp(base_s, attempt))
-    return step * (0.5 + 0.5 * jitter)
+    return capped_backoff(base_s, attempt + 1, cap_s) * (0.5 + 0.5 * jitter)
 
 
 def _reason(exc: BaseException) -> str:

@@ -58,8 +58,9 @@ async def watch_info(url: str, on_info: Callable[[FeedInfo], None], *, fallback_
                 continue
             failures = 0
             held = trio.current_time() - started
+            # A 200 whose tag is the one we sent came from a node that ignored it (no hold).
             new = info is not None and (tag is None or tag != etag)
-            if info is not None and new:
+            if new and info is not None:
                 on_info(info)
             holds = tag is not None and (new or held >= hold_s / 2)
             etag = tag
